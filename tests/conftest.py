@@ -1,0 +1,50 @@
+"""Shared fixtures: a faked HTTP layer (aioresponses) and a client wired to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+import wegly_async as wa
+
+TOKEN = "test-token-Zx9"
+BASE_URL = "https://api.wegly.test"
+CHAT_ID = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
+API = f"{BASE_URL}/integrations/external"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Tests that fake HTTP need an aiohttp that aioresponses supports; see noxfile.py.
+    for item in items:
+        if "mock_api" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.mocked)
+
+
+@pytest.fixture
+def mock_api() -> Iterator[Any]:
+    """Fake every aiohttp request with aioresponses."""
+    from aioresponses import aioresponses
+
+    with aioresponses() as mocked:
+        yield mocked
+
+
+@pytest.fixture
+async def client(mock_api: Any) -> AsyncIterator[wa.WeglyClient]:
+    """Return a client against the faked API, with retries that do not sleep long."""
+    async with wa.WeglyClient(TOKEN, base_url=BASE_URL) as c:
+        yield c
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record every retry delay instead of sleeping it."""
+    delays: list[float] = []
+
+    async def fake_sleep(delay: float) -> None:
+        delays.append(delay)
+
+    monkeypatch.setattr("wegly_async._transport._sleep", fake_sleep)
+    return delays

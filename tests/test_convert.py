@@ -1,0 +1,258 @@
+"""Decoding Wegly JSON into models: the documented examples, both schema variants, odd values."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import wegly_async as wa
+from wegly_async._convert import converter, encode_json, parse_datetime, parse_response
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+    return data
+
+
+def parse(data: Any, cls: type[Any]) -> Any:
+    return parse_response(json.dumps(data).encode(), cls, status=200, method="GET", url="u")
+
+
+def test_documented_timeline_example_decodes_every_field() -> None:
+    event = converter.structure(load("timeline_response_doc.json")["records"][0], wa.TimelineEvent)
+    assert event.id == "3c90c3cc-0d44-4b50-8888-8dd25736052a"
+    assert event.event_type is wa.EventType.MESSAGE
+    assert event.event_at == datetime(2023, 11, 7, 5, 31, 56, tzinfo=UTC)
+    message = event.message
+    assert message is not None
+    assert message.type == "text" and message.type is wa.MessageType.TEXT
+    assert message.origin is wa.MessageOrigin.INBOUND
+    assert message.sent_via is wa.SentVia.CONTACT
+    assert message.status is wa.MessageStatus.SENT
+    assert message.from_me is True
+    assert message.body_text == "<string>"
+    assert message.history_phase == 123
+    assert message.is_media_placeholder is True
+    assert message.reactions == [
+        wa.Reaction(
+            id="3c90c3cc-0d44-4b50-8888-8dd25736052a",
+            emoji="<string>",
+            actor=wa.ReactionActor.CONTACT,
+            reactor_wa_id="<string>",
+            reactor_user_id="3c90c3cc-0d44-4b50-8888-8dd25736052a",
+            created_at=datetime(2023, 11, 7, 5, 31, 56, tzinfo=UTC),
+        )
+    ]
+    assert message.agent is not None and message.agent.user is not None
+    assert message.agent.user.name == "<string>"
+    assert message.media == wa.Media(
+        id="3c90c3cc-0d44-4b50-8888-8dd25736052a",
+        mime_type="<string>",
+        file_name="<string>",
+        is_downloaded=True,
+        url="<string>",
+    )
+    assert message.call is not None
+    assert message.call.status is wa.CallStatus.COMPLETED
+    assert message.call.direction is wa.CallDirection.INBOUND
+    assert message.call.duration_ms == 123
+    assert message.call.ended_at == datetime(2023, 11, 7, 5, 31, 56, tzinfo=UTC)
+    assert message.crm_marketing_lead_source == [{}]
+
+
+def test_quoted_message_decodes_and_its_unknown_page_field_is_ignored() -> None:
+    record = load("timeline_response_doc.json")["records"][0]
+    assert record["message"]["quoted_message"]["page"] == 2  # the docs' own extra field
+    event = converter.structure(record, wa.TimelineEvent)
+    assert event.message is not None
+    quoted = event.message.quoted_message
+    assert isinstance(quoted, wa.Message)
+    assert quoted.type is wa.MessageType.TEXT
+    assert quoted.quoted_message is None
+    assert not hasattr(quoted, "page")
+
+
+def test_documented_send_response_decodes() -> None:
+    result = parse(load("send_response_doc.json"), wa.SendResult)
+    assert result.total == 123
+    assert len(result.records) == 1
+    assert result.records[0].meta_timestamp == datetime(2023, 11, 7, 5, 31, 56, tzinfo=UTC)
+
+
+def test_reduced_message_shape_decodes() -> None:
+    reduced = {
+        "id": "6f1c2a70-1111-4c5e-9a55-0b7e7d7b8d01",
+        "from_me": False,
+        "body_text": "Olá! Tudo bem? 😊",
+        "content_payload": {"wamid": "wamid.HBgM", "text": {"body": "Olá!"}},
+        "reactions": [{"id": "r1", "emoji": "👍", "reactor_wa_id": "5511999990000"}],
+        "meta_timestamp": "2024-03-01T12:30:00.123456+00:00",
+        "is_history": True,
+        "history_phase": 1,
+        "history_chunk_order": 4,
+        "history_progress": 80,
+        "is_media_placeholder": False,
+        "agent": None,
+        "user": None,
+        "crm_marketing_lead_source": [{"source": "ads"}],
+    }
+    message = converter.structure(reduced, wa.Message)
+    assert message.type is None and message.status is None and message.media is None
+    assert message.body_text == "Olá! Tudo bem? 😊"
+    assert message.content_payload == {"wamid": "wamid.HBgM", "text": {"body": "Olá!"}}
+    assert message.reactions[0].actor is None
+    assert message.reactions[0].emoji == "👍"
+    assert message.meta_timestamp == datetime(2024, 3, 1, 12, 30, 0, 123456, tzinfo=UTC)
+    assert message.crm_marketing_lead_source == [{"source": "ads"}]
+
+
+def test_absent_and_null_fields_become_none_and_empty_lists() -> None:
+    message = converter.structure(
+        {"id": "m1", "reactions": None, "crm_marketing_lead_source": None, "media": None},
+        wa.Message,
+    )
+    assert message.reactions == []
+    assert message.crm_marketing_lead_source == []
+    assert message.media is None
+    assert converter.structure({"id": "m2"}, wa.Message).reactions == []
+    event = converter.structure({"id": "e1", "message": None}, wa.TimelineEvent)
+    assert event.message is None and event.event_at is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "enum"),
+    [
+        ("type", "sticker", wa.MessageType),
+        ("origin", "SYSTEM", wa.MessageOrigin),
+        ("sent_via", "AUTOMATION", wa.SentVia),
+        ("status", "deleted", wa.MessageStatus),
+    ],
+)
+def test_unknown_enum_values_are_kept(field: str, value: str, enum: type[wa.OpenStrEnum]) -> None:
+    message = converter.structure({"id": "m1", field: value}, wa.Message)
+    decoded = getattr(message, field)
+    assert decoded == value
+    assert isinstance(decoded, enum)
+    assert not decoded.is_known
+    assert str(decoded) == value
+
+
+def test_unknown_event_call_and_reaction_values_are_kept() -> None:
+    record = {
+        "id": "e1",
+        "event_type": "NOTE",
+        "message": {
+            "id": "m1",
+            "call": {"status": "NO_ANSWER", "direction": "TRANSFERRED"},
+            "reactions": [{"actor": "AGENT"}],
+        },
+    }
+    event = converter.structure(record, wa.TimelineEvent)
+    assert event.event_type == "NOTE"
+    assert event.message is not None and event.message.call is not None
+    assert event.message.call.status == "NO_ANSWER"
+    assert event.message.call.direction == "TRANSFERRED"
+    assert event.message.reactions[0].actor == "AGENT"
+
+
+def test_unknown_fields_anywhere_are_ignored() -> None:
+    record = {"id": "e1", "brand_new": {"x": 1}, "message": {"id": "m1", "edited": True}}
+    event = converter.structure(record, wa.TimelineEvent)
+    assert event == wa.TimelineEvent(id="e1", message=wa.Message(id="m1"))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2023-11-07T05:31:56Z", datetime(2023, 11, 7, 5, 31, 56, tzinfo=UTC)),
+        ("2023-11-07T05:31:56.5Z", datetime(2023, 11, 7, 5, 31, 56, 500000, tzinfo=UTC)),
+        (
+            "2023-11-07T02:31:56-03:00",
+            datetime(2023, 11, 7, 2, 31, 56, tzinfo=timezone(timedelta(hours=-3))),
+        ),
+        ("2023-11-07T05:31:56", datetime(2023, 11, 7, 5, 31, 56, tzinfo=UTC)),
+        ("2023-11-07 05:31:56+00:00", datetime(2023, 11, 7, 5, 31, 56, tzinfo=UTC)),
+        ("1699335116", datetime(2023, 11, 7, 5, 31, 56, tzinfo=UTC)),
+        (1699335116, datetime(2023, 11, 7, 5, 31, 56, tzinfo=UTC)),
+        (1699335116000, datetime(2023, 11, 7, 5, 31, 56, tzinfo=UTC)),
+    ],
+)
+def test_timestamps_become_aware_datetimes(raw: object, expected: datetime) -> None:
+    parsed = parse_datetime(raw)
+    assert parsed == expected
+    assert parsed.tzinfo is not None
+
+
+def test_the_same_instant_in_another_offset_compares_equal() -> None:
+    assert parse_datetime("2023-11-07T02:31:56-03:00") == parse_datetime("2023-11-07T05:31:56Z")
+
+
+@pytest.mark.parametrize("raw", ["yesterday", "", True, None, [1]])
+def test_bad_timestamps_are_rejected(raw: object) -> None:
+    with pytest.raises((TypeError, ValueError)):
+        parse_datetime(raw)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"total": 1, "records": [{"id": "m1", "meta_timestamp": "not a date"}]},
+        {"total": 1, "records": [{"body_text": "no id"}]},
+        {"total": "many", "records": []},
+        {"records": []},
+        {"total": 1, "records": "nope"},
+        {"total": 1, "records": [{"id": "m1", "reactions": {"a": 1}}]},
+        [],
+    ],
+)
+def test_wrong_shapes_raise_invalid_response(body: Any) -> None:
+    with pytest.raises(wa.InvalidResponseError) as info:
+        parse(body, wa.SendResult)
+    assert "200 GET u" in str(info.value)
+    assert json.dumps(body)[:20] in str(info.value)
+
+
+def test_non_json_success_body_raises_invalid_response_with_snippet() -> None:
+    with pytest.raises(wa.InvalidResponseError) as info:
+        parse_response(b"<html>oops</html>", wa.SendResult, status=201, method="POST", url="u")
+    message = str(info.value)
+    assert "201 POST u" in message
+    assert "not JSON" in message
+    assert "<html>oops" in message
+    assert info.value.status_code == 201
+
+
+def test_template_field_encodes_without_none_keys() -> None:
+    field = wa.TemplateField("BODY", "TEXT", index=1, value="Maria")
+    assert converter.unstructure(field) == {
+        "component": "BODY",
+        "type": "TEXT",
+        "index": 1,
+        "value": "Maria",
+    }
+
+
+def test_encode_json_drops_top_level_none_and_encodes_enums() -> None:
+    encoded = encode_json({"type": wa.MessageType.TEXT, "body": "oi", "reference_wamid": None})
+    assert json.loads(encoded) == {"type": "text", "body": "oi"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"component": "", "type": "TEXT", "value": "x"}, ValueError),
+        ({"component": "BODY", "type": 1, "value": "x"}, TypeError),
+        ({"component": "BODY", "type": "TEXT", "value": 3}, TypeError),
+        ({"component": "BODY", "type": "TEXT", "index": -1, "value": "x"}, ValueError),
+        ({"component": "BODY", "type": "TEXT", "index": True, "value": "x"}, TypeError),
+    ],
+)
+def test_template_field_rejects_bad_values(kwargs: dict[str, Any], error: type[Exception]) -> None:
+    with pytest.raises(error):
+        wa.TemplateField(**kwargs)

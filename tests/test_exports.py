@@ -1,0 +1,29 @@
+"""The public surface: `__all__` lists exactly the public names, shown as `wegly_async.X`."""
+
+from __future__ import annotations
+
+import wegly_async as wa
+
+
+def test_all_lists_exactly_the_public_names() -> None:
+    # pytest's assertion rewriting adds "@py_*" names to plugin packages like this one.
+    names = {name for name in dir(wa) if name.isidentifier() and not name.startswith("_")}
+    public = names - {"resources", "testing"}
+    assert set(wa.__all__) == public | {"__version__"}
+    assert len(wa.__all__) == len(set(wa.__all__))
+
+
+def test_every_exported_name_exists() -> None:
+    for name in wa.__all__:
+        assert getattr(wa, name) is not None, name
+
+
+def test_public_classes_are_shown_under_the_package_name() -> None:
+    assert repr(wa.MessageType.TEXT) == "<MessageType.TEXT: 'text'>"
+    assert wa.WeglyClient.__module__ == "wegly_async"
+    assert wa.NotFoundError.__module__ == "wegly_async"
+
+
+def test_version_is_a_string() -> None:
+    assert isinstance(wa.__version__, str)
+    assert wa.__version__[0].isdigit()

@@ -1,0 +1,149 @@
+"""The paging arithmetic and the pager, against an in-memory fake of the offset API."""
+
+from __future__ import annotations
+
+import pytest
+
+import wegly_async as wa
+from wegly_async._pagination import OffsetCursor, TimelinePager
+
+
+class FakeTimeline:
+    """Serve ``events[skip:skip+take]`` like the API, with knobs for its hazards."""
+
+    def __init__(self, count: int, *, max_take: int | None = None, total_bias: int = 0) -> None:
+        self.events = [wa.TimelineEvent(id=f"e{n:05d}") for n in range(count)]
+        self.max_take = max_take
+        self.total_bias = total_bias
+        self.calls: list[tuple[int, int]] = []
+        self.before_fetch: list[int] = []  # insert this many events at the front before a call
+
+    async def fetch(self, skip: int, take: int) -> tuple[int, list[wa.TimelineEvent]]:
+        self.calls.append((skip, take))
+        if self.before_fetch:
+            for n in range(self.before_fetch.pop(0)):
+                self.events.insert(0, wa.TimelineEvent(id=f"new{len(self.calls)}-{n}"))
+        served = min(take, self.max_take) if self.max_take else take
+        return len(self.events) + self.total_bias, self.events[skip : skip + served]
+
+    def pager(self, *, skip: int = 0, take: int = 10) -> TimelinePager:
+        return TimelinePager(self.fetch, skip=skip, take=take)
+
+
+def test_cursor_advances_by_records_received_not_by_take() -> None:
+    cursor = OffsetCursor(skip=0, take=100)
+    cursor.advance(received=30, total=95)
+    assert (cursor.skip, cursor.done) == (30, False)
+    cursor.advance(received=30, total=95)
+    cursor.advance(received=30, total=95)
+    assert (cursor.skip, cursor.done) == (90, False)
+    cursor.advance(received=5, total=95)
+    assert (cursor.skip, cursor.done) == (95, True)
+
+
+def test_cursor_stops_on_an_empty_page_whatever_total_says() -> None:
+    cursor = OffsetCursor(skip=40, take=10)
+    cursor.advance(received=0, total=1000)
+    assert cursor.done
+    assert cursor.skip == 40
+
+
+def test_cursor_follows_a_growing_total() -> None:
+    cursor = OffsetCursor(skip=0, take=10)
+    cursor.advance(received=10, total=10)
+    assert cursor.done
+    cursor = OffsetCursor(skip=0, take=10)
+    cursor.advance(received=10, total=12)
+    assert not cursor.done
+
+
+async def test_iterates_every_event_in_order() -> None:
+    fake = FakeTimeline(25)
+    events = await fake.pager(take=10).to_list()
+    assert [e.id for e in events] == [e.id for e in fake.events]
+    assert fake.calls == [(0, 10), (10, 10), (20, 10)]
+
+
+async def test_short_pages_fill_the_gap_and_skip_nothing() -> None:
+    fake = FakeTimeline(25, max_take=7)
+    events = await fake.pager(take=10).to_list()
+    assert [e.id for e in events] == [e.id for e in fake.events]
+    assert [skip for skip, _ in fake.calls] == [0, 7, 14, 21]
+
+
+async def test_a_total_that_is_too_high_stops_on_the_empty_page() -> None:
+    fake = FakeTimeline(12, total_bias=+50)
+    events = await fake.pager(take=5).to_list()
+    assert len(events) == 12
+    assert fake.calls[-1] == (12, 5)
+
+
+async def test_empty_timeline_yields_one_empty_page_and_no_events() -> None:
+    fake = FakeTimeline(0)
+    pages = [page async for page in fake.pager().pages()]
+    assert pages == [wa.TimelinePage(total=0, records=[], skip=0, take=10)]
+    assert await fake.pager().to_list() == []
+
+
+async def test_pages_report_their_skip_take_and_total() -> None:
+    fake = FakeTimeline(15)
+    pages = [page async for page in fake.pager(skip=2, take=5).pages()]
+    assert [(p.skip, p.take, p.total, len(p.records)) for p in pages] == [
+        (2, 5, 15, 5),
+        (7, 5, 15, 5),
+        (12, 5, 15, 3),
+    ]
+
+
+async def test_records_inserted_while_paging_are_never_yielded_twice() -> None:
+    fake = FakeTimeline(30)
+    # Three new events land at the front before the second request: offsets shift by three.
+    fake.before_fetch = [0, 3]
+    events = await fake.pager(take=10).to_list()
+    ids = [e.id for e in events]
+    assert len(ids) == len(set(ids))
+    assert ids[:10] == [f"e{n:05d}" for n in range(10)]
+    assert set(ids) >= {f"e{n:05d}" for n in range(30)}
+
+
+async def test_pages_never_repeat_an_event_either() -> None:
+    fake = FakeTimeline(30)
+    fake.before_fetch = [0, 4, 4]
+    seen: list[str] = []
+    async for page in fake.pager(take=10).pages():
+        seen.extend(e.id for e in page.records)
+    assert len(seen) == len(set(seen))
+
+
+async def test_a_page_of_only_repeats_is_not_yielded() -> None:
+    fake = FakeTimeline(20)
+    fake.before_fetch = [0, 10]  # the whole second page is the first page again
+    pages = [page async for page in fake.pager(take=10).pages()]
+    assert all(page.records for page in pages)
+    ids = [e.id for page in pages for e in page.records]
+    assert len(ids) == len(set(ids)) == 20
+
+
+async def test_breaking_early_stops_requesting() -> None:
+    fake = FakeTimeline(100)
+    async for event in fake.pager(take=10):
+        if event.id == "e00012":
+            break
+    assert len(fake.calls) == 2
+
+
+async def test_each_iteration_starts_again_from_the_first_page() -> None:
+    fake = FakeTimeline(12)
+    pager = fake.pager(take=10)
+    first = await pager.to_list()
+    second = await pager.to_list()
+    assert first == second
+    assert fake.calls == [(0, 10), (10, 10), (0, 10), (10, 10)]
+
+
+async def test_fetch_errors_propagate() -> None:
+    async def failing(skip: int, take: int) -> tuple[int, list[wa.TimelineEvent]]:
+        raise wa.APIConnectionError("down", method="GET", url="u")
+
+    with pytest.raises(wa.APIConnectionError):
+        await TimelinePager(failing, skip=0, take=10).to_list()

@@ -1,0 +1,20 @@
+"""Named defaults, each in one place so it is easy to change when the real API is known."""
+
+from __future__ import annotations
+
+DEFAULT_BASE_URL = "https://api.wegly.com.br"
+API_PREFIX = "/integrations/external"
+
+ENV_TOKEN = "WEGLY_TOKEN"  # noqa: S105 (a variable name, not a secret)
+ENV_BASE_URL = "WEGLY_BASE_URL"
+ENV_ORIGIN = "WEGLY_ORIGIN"
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRIES = 3
+# A Retry-After longer than this is not slept on: the error is raised with ``retry_after`` set.
+DEFAULT_MAX_RETRY_AFTER = 60.0
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+
+# API.md: the largest ``take`` is unknown; 100 keeps pages fast to decode and cheap to retry.
+DEFAULT_PAGE_SIZE = 100

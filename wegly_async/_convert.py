@@ -1,0 +1,164 @@
+"""The one cattrs converter: every rule for turning Wegly JSON into models and back.
+
+The rules, all here: unknown fields are ignored; absent or ``null`` optional fields
+become ``None`` and absent or ``null`` lists become ``[]``; timestamps become
+timezone-aware datetimes from any ISO-8601 form or from Unix epoch seconds; enum-like
+strings become open enums that keep values the docs do not list; ``None`` values are
+never sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar, get_args, get_origin
+
+import cattrs
+import orjson
+from cattrs.gen import make_dict_unstructure_fn
+
+from ._enums import OpenStrEnum
+from ._errors import InvalidResponseError
+from ._models import TemplateField
+
+__all__ = [
+    "configure_converter",
+    "converter",
+    "decode_json",
+    "encode_json",
+    "make_converter",
+    "parse_datetime",
+    "parse_response",
+]
+
+T = TypeVar("T")
+
+# Above this an epoch number is in milliseconds, not seconds (10**11 s is the year 5138).
+_EPOCH_MS_THRESHOLD = 10**11
+
+
+def parse_datetime(value: object) -> datetime:
+    """Return a timezone-aware datetime for an ISO-8601 string or Unix epoch value."""
+    if isinstance(value, str):
+        if value.isdigit():
+            return _from_epoch(int(value))
+        parsed = datetime.fromisoformat(value)
+        # A timestamp without an offset is taken as UTC, the API's own zone.
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _from_epoch(value)
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    raise TypeError(f"expected an ISO-8601 timestamp, got {type(value).__name__}")
+
+
+def _from_epoch(value: float) -> datetime:
+    seconds = value / 1000 if value >= _EPOCH_MS_THRESHOLD else value
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _structure_datetime(value: object, _: type) -> datetime:
+    return parse_datetime(value)
+
+
+def _is_open_enum(cls: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, OpenStrEnum)
+
+
+def _open_enum_hook(cls: type[OpenStrEnum]) -> Callable[[Any, type], OpenStrEnum]:
+    members = cls._value2member_map_
+
+    def structure(value: Any, _: type) -> OpenStrEnum:
+        member = members.get(value)
+        return member if member is not None else cls(value)  # type: ignore[return-value]
+
+    return structure
+
+
+def _is_list(cls: Any) -> bool:
+    return get_origin(cls) is list
+
+
+def _list_hook_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, type], list[Any]]:
+    (item_type,) = get_args(cls) or (Any,)
+    item_hook = conv.get_structure_hook(item_type)
+
+    def structure(value: Any, _: type) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise TypeError(f"expected a list, got {type(value).__name__}")
+        return [item_hook(item, item_type) for item in value]
+
+    return structure
+
+
+def _structure_json_object(value: Any, _: type) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def configure_converter(conv: cattrs.Converter) -> None:
+    """Install the Wegly wire rules on a cattrs converter."""
+    conv.register_structure_hook(datetime, _structure_datetime)
+    conv.register_structure_hook_func(lambda cls: cls == dict[str, Any], _structure_json_object)
+    conv.register_structure_hook_factory(_is_open_enum, _open_enum_hook)
+    conv.register_structure_hook_factory(_is_list, _list_hook_factory)
+    conv.register_unstructure_hook(
+        TemplateField, make_dict_unstructure_fn(TemplateField, conv, _cattrs_omit_if_default=True)
+    )
+
+
+def make_converter() -> cattrs.Converter:
+    """Return a new converter with the Wegly wire rules."""
+    conv = cattrs.Converter(detailed_validation=False, forbid_extra_keys=False)
+    configure_converter(conv)
+    return conv
+
+
+converter = make_converter()
+
+
+def decode_json(content: bytes) -> Any:
+    """Return the JSON value of a response body."""
+    return orjson.loads(content)
+
+
+def encode_json(value: Any) -> bytes:
+    """Return the JSON bytes for a request body, leaving out ``None`` values at the top level."""
+    if isinstance(value, Mapping):
+        value = {key: item for key, item in value.items() if item is not None}
+    return orjson.dumps(converter.unstructure(value))
+
+
+def parse_response(content: bytes, cls: type[T], *, status: int, method: str, url: str) -> T:
+    """Return a success body decoded into ``cls``, or raise InvalidResponseError."""
+    try:
+        data = decode_json(content)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidResponseError(
+            f"the body is not JSON ({exc})",
+            status_code=status,
+            method=method,
+            url=url,
+            body=content,
+        ) from exc
+    if not isinstance(data, dict):
+        raise InvalidResponseError(
+            f"expected a JSON object, got {type(data).__name__}",
+            status_code=status,
+            method=method,
+            url=url,
+            body=content,
+        )
+    try:
+        return converter.structure(data, cls)
+    except (TypeError, ValueError, KeyError, AttributeError, cattrs.BaseValidationError) as exc:
+        raise InvalidResponseError(
+            f"unexpected shape for {cls.__name__} ({type(exc).__name__}: {exc})",
+            status_code=status,
+            method=method,
+            url=url,
+            body=content,
+        ) from exc

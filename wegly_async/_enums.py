@@ -1,0 +1,114 @@
+"""String enums that keep unlisted values, so a new server value never breaks a client."""
+
+from __future__ import annotations
+
+import enum
+from typing import Self
+
+__all__ = [
+    "CallDirection",
+    "CallStatus",
+    "EventType",
+    "MessageOrigin",
+    "MessageStatus",
+    "MessageType",
+    "OpenStrEnum",
+    "Order",
+    "ReactionActor",
+    "SentVia",
+]
+
+# Unknown values are cached so repeated ones are the same object; the cap keeps a
+# misbehaving server from growing the cache without bound.
+_MAX_CACHED_UNKNOWN = 256
+
+
+class OpenStrEnum(enum.StrEnum):
+    """A ``StrEnum`` that accepts values it does not list and keeps them as they are."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Self | None:
+        if not isinstance(value, str):
+            return None
+        member = str.__new__(cls, value)
+        member._name_ = value.upper()
+        member._value_ = value
+        cache = cls._value2member_map_
+        if len(cache) < len(cls.__members__) + _MAX_CACHED_UNKNOWN:
+            cache.setdefault(value, member)
+        return member
+
+    @property
+    def is_known(self) -> bool:
+        """Return whether this value is one the SDK lists."""
+        return self._name_ in type(self).__members__
+
+
+class MessageType(OpenStrEnum):
+    """What kind of message it is (the send route accepts the listed ones)."""
+
+    TEXT = "text"
+    REACTION = "reaction"
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    DOCUMENT = "document"
+    TEMPLATE = "template"
+
+
+class MessageOrigin(OpenStrEnum):
+    """Whether a message came in from the contact or went out to them."""
+
+    INBOUND = "INBOUND"
+    OUTBOUND = "OUTBOUND"
+
+
+class SentVia(OpenStrEnum):
+    """Which side or channel sent a message."""
+
+    CONTACT = "CONTACT"
+
+
+class MessageStatus(OpenStrEnum):
+    """Where a message is in its delivery (``processing`` right after a send)."""
+
+    PROCESSING = "processing"
+    SENT = "sent"
+    # WhatsApp's later delivery states; not in Wegly's docs yet, listed for convenience.
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+class ReactionActor(OpenStrEnum):
+    """Who reacted to a message."""
+
+    CONTACT = "CONTACT"
+
+
+class EventType(OpenStrEnum):
+    """What kind of event a timeline entry is."""
+
+    MESSAGE = "MESSAGE"
+    # API.md: calls appear in the timeline too; the exact value is undocumented.
+    CALL = "CALL"
+
+
+class CallStatus(OpenStrEnum):
+    """How a call ended."""
+
+    COMPLETED = "COMPLETED"
+
+
+class CallDirection(OpenStrEnum):
+    """Whether a call came in or went out."""
+
+    INBOUND = "INBOUND"
+    OUTBOUND = "OUTBOUND"
+
+
+class Order(enum.StrEnum):
+    """The order a timeline is read in, by ``meta_timestamp``."""
+
+    ASC = "asc"
+    DESC = "desc"

@@ -1,0 +1,183 @@
+"""Every exception the SDK raises on purpose, in one tree.
+
+::
+
+    WeglyError
+    ├── APIConnectionError              could not talk to the server
+    │   ├── APITimeoutError             the request timed out
+    │   └── SendOutcomeUnknownError     a send may or may not have reached the server
+    ├── APIStatusError                  the server answered with an error status
+    │   ├── BadRequestError             400
+    │   ├── AuthenticationError         401
+    │   ├── PermissionDeniedError       403
+    │   ├── NotFoundError               404
+    │   ├── ConflictError               409
+    │   ├── UnprocessableEntityError    422
+    │   ├── RateLimitError              429
+    │   └── InternalServerError         >= 500
+    └── InvalidResponseError            a 2xx answer we could not understand
+
+Caller mistakes are not in this tree: they raise ``ValueError`` or ``TypeError``
+before any request is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "InvalidResponseError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "SendOutcomeUnknownError",
+    "UnprocessableEntityError",
+    "WeglyError",
+]
+
+_SNIPPET_CHARS = 200
+
+
+class WeglyError(Exception):
+    """Base class of every error the SDK raises about the API."""
+
+
+class APIConnectionError(WeglyError):
+    """Raise when the server could not be reached or the connection broke."""
+
+    def __init__(self, message: str, *, method: str, url: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.method = method
+        self.url = url
+
+
+class APITimeoutError(APIConnectionError):
+    """Raise when a request did not complete within its timeout."""
+
+
+class SendOutcomeUnknownError(APIConnectionError):
+    """Raise when a send may have reached the server but no answer came back.
+
+    The message may or may not have been delivered: read the chat's timeline
+    before sending it again.
+    """
+
+
+class _SendTimeoutError(SendOutcomeUnknownError, APITimeoutError):
+    """Raise when a send timed out after its request may have been written."""
+
+
+class APIStatusError(WeglyError):
+    """Raise when the server answers with a non-success HTTP status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        method: str,
+        url: str,
+        body: Any,
+        headers: Mapping[str, str],
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.method = method
+        self.url = url
+        self.body = body
+        self.headers = headers
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        return f"{self.status_code} {self.method} {self.url}: {self.message}"
+
+
+class BadRequestError(APIStatusError):
+    """Raise when the server rejects a request as malformed (400)."""
+
+
+class AuthenticationError(APIStatusError):
+    """Raise when the token is missing, invalid or expired (401)."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """Raise when the key may not do this, e.g. its allowed_domain does not match (403)."""
+
+
+class NotFoundError(APIStatusError):
+    """Raise when the chat or route does not exist (404)."""
+
+
+class ConflictError(APIStatusError):
+    """Raise when the request conflicts with the server's state (409)."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """Raise when the server cannot process a well-formed request (422)."""
+
+
+class RateLimitError(APIStatusError):
+    """Raise when the server rate-limits the client (429); see ``retry_after``."""
+
+
+class InternalServerError(APIStatusError):
+    """Raise when the server fails (5xx)."""
+
+
+class InvalidResponseError(WeglyError):
+    """Raise when a success answer is not the JSON the SDK expects."""
+
+    def __init__(
+        self, reason: str, *, status_code: int, method: str, url: str, body: bytes
+    ) -> None:
+        snippet = body[:_SNIPPET_CHARS].decode("utf-8", errors="replace")
+        more = "…" if len(body) > _SNIPPET_CHARS else ""
+        message = f"{status_code} {method} {url}: {reason}; body starts {snippet!r}{more}"
+        super().__init__(message)
+        self.reason = reason
+        self.status_code = status_code
+        self.method = method
+        self.url = url
+        self.body = body
+
+
+_ERRORS_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status: int) -> type[APIStatusError]:
+    """Return the exception class for an HTTP error status."""
+    if status >= 500:
+        return InternalServerError
+    return _ERRORS_BY_STATUS.get(status, APIStatusError)
+
+
+def server_message(body: Any, text: str) -> str:
+    """Return the server's own words from an error body, as API.md decides."""
+    if isinstance(body, Mapping):
+        for key in ("message", "error", "detail"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value
+            if isinstance(value, list) and value:
+                # Validation frameworks (NestJS, FastAPI) answer a list of messages.
+                return "; ".join(str(item) for item in value)
+    return text.strip()[:_SNIPPET_CHARS] or "(empty body)"

@@ -1,0 +1,180 @@
+"""Plain attrs classes for what the API sends and receives; all JSON rules live in ``_convert``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from ._enums import (
+    CallDirection,
+    CallStatus,
+    EventType,
+    MessageOrigin,
+    MessageStatus,
+    MessageType,
+    ReactionActor,
+    SentVia,
+)
+
+__all__ = [
+    "Agent",
+    "Call",
+    "Media",
+    "Message",
+    "Reaction",
+    "SendResult",
+    "TemplateField",
+    "TimelineEvent",
+    "TimelinePage",
+    "User",
+]
+
+
+@attrs.frozen(kw_only=True)
+class User:
+    """A Wegly user (a person on the CRM side)."""
+
+    id: str | None = None
+    name: str | None = None
+    avatar: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Agent:
+    """The agent responsible for a message, with its user."""
+
+    id: str | None = None
+    user: User | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Media:
+    """A file attached to a message."""
+
+    id: str | None = None
+    mime_type: str | None = None
+    file_name: str | None = None
+    is_downloaded: bool | None = None
+    url: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Call:
+    """A voice call recorded in the timeline."""
+
+    id: str | None = None
+    status: CallStatus | None = None
+    direction: CallDirection | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_ms: int | None = None
+    recording_processed: bool | None = None
+    recording_available: bool | None = None
+    has_recording: bool | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Reaction:
+    """An emoji reaction to a message."""
+
+    id: str | None = None
+    emoji: str | None = None
+    actor: ReactionActor | None = None
+    reactor_wa_id: str | None = None
+    reactor_user_id: str | None = None
+    created_at: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Message:
+    """A WhatsApp message in a chat, in the full or the reduced shape the API sends."""
+
+    id: str
+    type: MessageType | None = None
+    origin: MessageOrigin | None = None
+    from_me: bool | None = None
+    sent_via: SentVia | None = None
+    status: MessageStatus | None = None
+    body_text: str | None = None
+    content_payload: dict[str, Any] | None = None
+    reactions: list[Reaction] = attrs.Factory(list)
+    meta_timestamp: datetime | None = None
+    created_at: datetime | None = None
+    is_history: bool | None = None
+    history_phase: int | None = None
+    history_chunk_order: int | None = None
+    history_progress: int | None = None
+    is_media_placeholder: bool | None = None
+    agent: Agent | None = None
+    user: User | None = None
+    media: Media | None = None
+    call: Call | None = None
+    quoted_message: Message | None = None
+    crm_marketing_lead_source: list[dict[str, Any]] = attrs.Factory(list)
+
+
+@attrs.frozen(kw_only=True)
+class TimelineEvent:
+    """One entry of a chat's timeline: a message or a call."""
+
+    id: str
+    event_type: EventType | None = None
+    event_at: datetime | None = None
+    message: Message | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SendResult:
+    """What the send route answers: the message or messages it created."""
+
+    total: int
+    records: list[Message]
+
+
+@attrs.frozen(kw_only=True)
+class TimelinePage:
+    """One page of a timeline, with the ``skip`` and ``take`` it was asked for."""
+
+    total: int
+    records: list[TimelineEvent]
+    skip: int
+    take: int
+
+
+def _non_empty_str(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"TemplateField.{attribute.name} must be a str, got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"TemplateField.{attribute.name} must not be empty")
+
+
+def _optional_index(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(
+            f"TemplateField.{attribute.name} must be an int, got {type(value).__name__}"
+        )
+    if value < 0:
+        raise ValueError(f"TemplateField.{attribute.name} must be >= 0, got {value}")
+
+
+@attrs.frozen
+class TemplateField:
+    """A value for one placeholder of a template (e.g. ``BODY`` text ``{{1}}``)."""
+
+    component: str = attrs.field(validator=_non_empty_str)
+    type: str = attrs.field(validator=_non_empty_str)
+    index: int | None = attrs.field(default=None, validator=_optional_index)
+    button_index: int | None = attrs.field(default=None, validator=_optional_index)
+    card_index: int | None = attrs.field(default=None, validator=_optional_index)
+    value: str = attrs.field(kw_only=True, validator=attrs.validators.instance_of(str))
+
+
+# Resolve the string annotations now, against this module: the package re-homes these
+# classes to ``wegly_async`` for nicer reprs, where names like ``datetime`` are absent.
+for _cls in (User, Agent, Media, Call, Reaction, Message, TimelineEvent, SendResult, TimelinePage):
+    attrs.resolve_types(_cls)
+del _cls
