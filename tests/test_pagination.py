@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import wegly_async as wa
-from wegly_async._pagination import OffsetCursor, TimelinePager
+from wegly_async._convert import converter
+from wegly_async._pagination import FetchedPage, OffsetCursor, SeenIds, TimelinePager
+
+
+def decode(records: list[dict[str, Any]]) -> list[wa.TimelineEvent]:
+    return [converter.structure(record, wa.TimelineEvent) for record in records]
 
 
 class FakeTimeline:
     """Serve ``events[skip:skip+take]`` like the API, with knobs for its hazards."""
 
     def __init__(self, count: int, *, max_take: int | None = None, total_bias: int = 0) -> None:
-        self.events = [wa.TimelineEvent(id=f"e{n:05d}") for n in range(count)]
+        self.events: list[dict[str, Any]] = [{"id": f"e{n:05d}"} for n in range(count)]
         self.max_take = max_take
         self.total_bias = total_bias
         self.calls: list[tuple[int, int]] = []
         self.before_fetch: list[int] = []  # insert this many events at the front before a call
 
-    async def fetch(self, skip: int, take: int) -> tuple[int, list[wa.TimelineEvent]]:
+    async def fetch(self, skip: int, take: int) -> FetchedPage:
         self.calls.append((skip, take))
         if self.before_fetch:
             for n in range(self.before_fetch.pop(0)):
-                self.events.insert(0, wa.TimelineEvent(id=f"new{len(self.calls)}-{n}"))
+                self.events.insert(0, {"id": f"new{len(self.calls)}-{n}"})
         served = min(take, self.max_take) if self.max_take else take
-        return len(self.events) + self.total_bias, self.events[skip : skip + served]
+        records = self.events[skip : skip + served]
+        return FetchedPage(total=len(self.events) + self.total_bias, records=records, decode=decode)
 
     def pager(self, *, skip: int = 0, take: int = 10) -> TimelinePager:
         return TimelinePager(self.fetch, skip=skip, take=take)
@@ -60,14 +68,14 @@ def test_cursor_follows_a_growing_total() -> None:
 async def test_iterates_every_event_in_order() -> None:
     fake = FakeTimeline(25)
     events = await fake.pager(take=10).to_list()
-    assert [e.id for e in events] == [e.id for e in fake.events]
+    assert [e.id for e in events] == [e["id"] for e in fake.events]
     assert fake.calls == [(0, 10), (10, 10), (20, 10)]
 
 
 async def test_short_pages_fill_the_gap_and_skip_nothing() -> None:
     fake = FakeTimeline(25, max_take=7)
     events = await fake.pager(take=10).to_list()
-    assert [e.id for e in events] == [e.id for e in fake.events]
+    assert [e.id for e in events] == [e["id"] for e in fake.events]
     assert [skip for skip, _ in fake.calls] == [0, 7, 14, 21]
 
 
@@ -142,8 +150,44 @@ async def test_each_iteration_starts_again_from_the_first_page() -> None:
 
 
 async def test_fetch_errors_propagate() -> None:
-    async def failing(skip: int, take: int) -> tuple[int, list[wa.TimelineEvent]]:
+    async def failing(skip: int, take: int) -> FetchedPage:
         raise wa.APIConnectionError("down", method="GET", url="u")
 
     with pytest.raises(wa.APIConnectionError):
         await TimelinePager(failing, skip=0, take=10).to_list()
+
+
+async def test_raw_yields_the_servers_dicts_untouched_and_deduplicated() -> None:
+    fake = FakeTimeline(12)
+    fake.events[3]["future_field"] = {"nested": [1, 2]}
+    fake.before_fetch = [0, 2]
+    raw = [record async for record in fake.pager(take=5).raw()]
+    ids = [record["id"] for record in raw]
+    assert len(ids) == len(set(ids))
+    assert raw[3] == {"id": "e00003", "future_field": {"nested": [1, 2]}}
+    assert raw[3] is fake.events[5]  # the very dict the server sent: nothing copied or decoded
+
+
+async def test_raw_pages_resume_at_a_skip_with_ids_already_seen() -> None:
+    fake = FakeTimeline(10)
+    seen = SeenIds(initial=("e00004",))
+    pages = [page async for page in fake.pager(take=3).raw_pages(skip=4, seen=seen)]
+    assert [r["id"] for page in pages for r in page.records] == [f"e{n:05d}" for n in range(5, 10)]
+    assert fake.calls[0] == (4, 3)
+
+
+def test_seen_ids_window_forgets_the_oldest() -> None:
+    seen = SeenIds(window=3)
+    assert [seen.add(i) for i in ["a", "b", "c", "a"]] == [True, True, True, False]
+    assert seen.add("d")
+    assert len(seen) == 3
+    assert seen.add("a")  # forgotten: outside the window
+    assert not seen.add("d")
+
+
+def test_seen_ids_without_window_remembers_everything() -> None:
+    seen = SeenIds()
+    for n in range(1000):
+        seen.add(str(n))
+    assert not seen.add("0")
+    assert len(seen) == 1000

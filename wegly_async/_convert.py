@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar, get_args, get_origin
 
+import attrs
 import cattrs
 import orjson
 from cattrs.gen import make_dict_unstructure_fn
@@ -22,13 +23,16 @@ from ._errors import InvalidResponseError
 from ._models import TemplateField
 
 __all__ = [
+    "ResponseContext",
     "configure_converter",
     "converter",
     "decode_json",
     "encode_json",
     "make_converter",
     "parse_datetime",
+    "parse_envelope",
     "parse_response",
+    "structure_records",
 ]
 
 T = TypeVar("T")
@@ -132,33 +136,68 @@ def encode_json(value: Any) -> bytes:
     return orjson.dumps(converter.unstructure(value))
 
 
+_STRUCTURE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, cattrs.BaseValidationError)
+
+
+@attrs.frozen
+class ResponseContext:
+    """Where a body came from, for the message of an InvalidResponseError."""
+
+    status: int
+    method: str
+    url: str
+    content: bytes
+
+    def error(self, reason: str) -> InvalidResponseError:
+        """Return an InvalidResponseError about this body."""
+        return InvalidResponseError(
+            reason, status_code=self.status, method=self.method, url=self.url, body=self.content
+        )
+
+
+def _json_object(ctx: ResponseContext) -> dict[str, Any]:
+    try:
+        data = decode_json(ctx.content)
+    except orjson.JSONDecodeError as exc:
+        raise ctx.error(f"the body is not JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ctx.error(f"expected a JSON object, got {type(data).__name__}")
+    return data
+
+
 def parse_response(content: bytes, cls: type[T], *, status: int, method: str, url: str) -> T:
     """Return a success body decoded into ``cls``, or raise InvalidResponseError."""
-    try:
-        data = decode_json(content)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidResponseError(
-            f"the body is not JSON ({exc})",
-            status_code=status,
-            method=method,
-            url=url,
-            body=content,
-        ) from exc
-    if not isinstance(data, dict):
-        raise InvalidResponseError(
-            f"expected a JSON object, got {type(data).__name__}",
-            status_code=status,
-            method=method,
-            url=url,
-            body=content,
-        )
+    ctx = ResponseContext(status, method, url, content)
+    data = _json_object(ctx)
     try:
         return converter.structure(data, cls)
-    except (TypeError, ValueError, KeyError, AttributeError, cattrs.BaseValidationError) as exc:
-        raise InvalidResponseError(
-            f"unexpected shape for {cls.__name__} ({type(exc).__name__}: {exc})",
-            status_code=status,
-            method=method,
-            url=url,
-            body=content,
+    except _STRUCTURE_ERRORS as exc:
+        raise ctx.error(
+            f"unexpected shape for {cls.__name__} ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def parse_envelope(ctx: ResponseContext) -> tuple[int, list[dict[str, Any]]]:
+    """Return the ``total`` and raw ``records`` of a list answer, each record a dict with an id."""
+    data = _json_object(ctx)
+    total = data.get("total")
+    records = data.get("records")
+    if isinstance(total, bool) or not isinstance(total, int):
+        raise ctx.error(f"expected an integer 'total', got {type(total).__name__}")
+    if not isinstance(records, list):
+        raise ctx.error(f"expected a list of 'records', got {type(records).__name__}")
+    for record in records:
+        if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+            raise ctx.error("every record must be a JSON object with a string 'id'")
+    return total, records
+
+
+def structure_records(records: list[dict[str, Any]], cls: type[T], ctx: ResponseContext) -> list[T]:
+    """Return raw records decoded into ``cls``, or raise InvalidResponseError."""
+    structure = converter.get_structure_hook(cls)
+    try:
+        return [structure(record, cls) for record in records]
+    except _STRUCTURE_ERRORS as exc:
+        raise ctx.error(
+            f"unexpected shape for {cls.__name__} ({type(exc).__name__}: {exc})"
         ) from exc

@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-import attrs
-
 from .._constants import DEFAULT_PAGE_SIZE
-from .._convert import encode_json, parse_response
+from .._convert import (
+    ResponseContext,
+    encode_json,
+    parse_envelope,
+    parse_response,
+    structure_records,
+)
 from .._enums import MessageType, Order
 from .._models import SendResult, TemplateField, TimelineEvent
-from .._pagination import TimelinePager
+from .._pagination import FetchedPage, TimelinePager
 from .._transport import Multipart, Response, Transport
 from .._uploads import FileInput, make_upload
 from .._validation import check_chat_id, check_int, check_optional_text, check_text
@@ -20,12 +24,6 @@ __all__ = ["ChatsResource"]
 
 
 T = TypeVar("T")
-
-
-@attrs.frozen(kw_only=True)
-class _TimelineEnvelope:
-    total: int
-    records: list[TimelineEvent]
 
 
 class ChatsResource:
@@ -202,11 +200,16 @@ class ChatsResource:
         check_int(take, "take", minimum=1)
         check_int(skip, "skip", minimum=0)
 
-        async def fetch(page_skip: int, page_take: int) -> tuple[int, list[TimelineEvent]]:
+        async def fetch(page_skip: int, page_take: int) -> FetchedPage:
             query = {**params, "skip": page_skip, "take": page_take}
             response = await self._transport.request("GET", path, params=query)
-            envelope = _parse(response, _TimelineEnvelope)
-            return envelope.total, envelope.records
+            ctx = ResponseContext(response.status, response.method, response.url, response.content)
+            total, records = parse_envelope(ctx)
+
+            def decode(fresh: list[dict[str, Any]]) -> list[TimelineEvent]:
+                return structure_records(fresh, TimelineEvent, ctx)
+
+            return FetchedPage(total=total, records=records, decode=decode)
 
         return TimelinePager(fetch, skip=skip, take=take)
 
