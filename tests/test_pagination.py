@@ -174,6 +174,7 @@ async def test_raw_pages_resume_at_a_skip_with_ids_already_seen() -> None:
     pages = [page async for page in fake.pager(take=3).raw_pages(skip=4, seen=seen)]
     assert [r["id"] for page in pages for r in page.records] == [f"e{n:05d}" for n in range(5, 10)]
     assert fake.calls[0] == (4, 3)
+    assert [page.next_skip for page in pages] == [7, 10]
 
 
 def test_seen_ids_window_forgets_the_oldest() -> None:

@@ -10,7 +10,7 @@ import attrs
 
 from ._models import TimelineEvent, TimelinePage
 
-__all__ = ["FetchedPage", "OffsetCursor", "SeenIds", "TimelinePager"]
+__all__ = ["FetchedPage", "OffsetCursor", "RawPage", "SeenIds", "TimelinePager"]
 
 
 @attrs.define
@@ -87,6 +87,7 @@ class RawPage:
     records: list[dict[str, Any]]
     skip: int
     take: int
+    next_skip: int  # where the following page starts: skip plus every record received
 
 
 class TimelinePager:
@@ -153,6 +154,12 @@ class TimelinePager:
             cursor.advance(len(fetched.records), fetched.total)
             fresh = [record for record in fetched.records if seen.add(record["id"])]
             if fresh or first:
-                page = RawPage(total=fetched.total, records=fresh, skip=page_skip, take=cursor.take)
+                page = RawPage(
+                    total=fetched.total,
+                    records=fresh,
+                    skip=page_skip,
+                    take=cursor.take,
+                    next_skip=cursor.skip,
+                )
                 yield page, fetched.decode
             first = False

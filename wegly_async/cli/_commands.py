@@ -1,0 +1,155 @@
+"""The commands: export, send, emulator (demo lives in ``_demo``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Iterator
+
+from .._client import WeglyClient
+from .._errors import WeglyError
+from .._models import SendResult, TemplateField
+from .._validation import check_chat_id
+from ..export import export_timelines
+from ._demo import run_demo
+from ._main import EXIT_FAILED, EXIT_OK, UsageError, describe_error
+from ._progress import make_progress
+
+__all__ = ["run_demo", "run_emulator", "run_export", "run_send"]
+
+
+@contextlib.contextmanager
+def _usage_errors() -> Iterator[None]:
+    """Turn argument checks that fail before any request into usage errors."""
+    try:
+        yield
+    except (ValueError, TypeError, FileNotFoundError, IsADirectoryError) as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _make_client(args: argparse.Namespace) -> WeglyClient:
+    with _usage_errors():
+        return WeglyClient(args.token, base_url=args.base_url, origin=args.origin)
+
+
+async def run_export(args: argparse.Namespace) -> int:
+    """Export the timelines named on the command line; 1 if any chat failed."""
+    with _usage_errors():
+        chat_ids = [check_chat_id(chat_id, "CHAT_ID") for chat_id in args.chat_ids]
+    client = _make_client(args)
+    progress = make_progress(not args.no_progress)
+    try:
+        async with client:
+            with _usage_errors():
+                result = await export_timelines(
+                    client,
+                    chat_ids,
+                    args.out,
+                    format=args.format,
+                    order=args.order,
+                    take=args.take,
+                    concurrency=args.concurrency,
+                    fsync=args.fsync,
+                    progress=progress,
+                )
+    finally:
+        if progress is not None:
+            progress.close()
+    for chat in result.failed:
+        assert chat.error is not None
+        print(f"chat {chat.chat_id}: {describe_error(chat.error)}", file=sys.stderr)
+    rate = result.written / result.seconds if result.seconds else 0.0
+    done = len(result.chats) - len(result.failed)
+    print(
+        f"exported {result.written:,} new events from {done}/{len(result.chats)} chats "
+        f"into {args.out} in {result.seconds:.2f}s ({rate:,.0f} events/s)"
+    )
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _parse_field(spec: str) -> TemplateField:
+    head, sep, value = spec.partition("=")
+    component, colon, index = head.partition(":")
+    if not sep or not colon or not index.isdigit() or not component:
+        raise UsageError(
+            f"--field must look like COMPONENT:INDEX=VALUE (e.g. BODY:1=Maria), got {spec!r}"
+        )
+    return TemplateField(component.upper(), "TEXT", index=int(index), value=value)
+
+
+async def _send(client: WeglyClient, args: argparse.Namespace) -> SendResult:
+    chats = client.chats
+    if args.text is not None:
+        return await chats.send_text(args.chat_id, args.text, reply_to=args.reply_to)
+    if args.reaction is not None:
+        if args.to is None:
+            raise UsageError("--reaction needs --to WAMID (the message reacted to)")
+        return await chats.send_reaction(args.chat_id, args.reaction, reference_wamid=args.to)
+    if args.template is not None:
+        if args.language is None:
+            raise UsageError("--template needs --language (e.g. pt_BR)")
+        fields = [_parse_field(spec) for spec in args.field]
+        return await chats.send_template(
+            args.chat_id, name=args.template, language=args.language, fields=fields
+        )
+    senders = {
+        "image": chats.send_image,
+        "video": chats.send_video,
+        "audio": chats.send_audio,
+        "document": chats.send_document,
+    }
+    kind = next(kind for kind in senders if getattr(args, kind) is not None)
+    return await senders[kind](
+        args.chat_id, getattr(args, kind), caption=args.caption, reply_to=args.reply_to
+    )
+
+
+async def run_send(args: argparse.Namespace) -> int:
+    """Send one message; print the created message ids, or one error line and exit 1."""
+    client = _make_client(args)
+    async with client:
+        try:
+            with _usage_errors():
+                result = await _send(client, args)
+        except WeglyError as exc:
+            print(f"chat {args.chat_id}: {describe_error(exc)}", file=sys.stderr)
+            return EXIT_FAILED
+    for message in result.records:
+        print(
+            f"sent {message.type or 'message'} {message.id} (status {message.status or 'unknown'})"
+        )
+    return EXIT_OK
+
+
+async def run_emulator(args: argparse.Namespace) -> int:
+    """Serve the emulator with seeded chats until interrupted."""
+    from ..testing import WeglyEmulator
+
+    with _usage_errors():
+        emulator = WeglyEmulator(host=args.host, port=args.port, token=args.token)
+        if args.chats < 0 or args.events < 0:
+            raise ValueError("--chats and --events must be >= 0")
+    async with emulator:
+        chat_ids = [
+            emulator.create_chat(events=args.events, seed=n) for n in range(1, args.chats + 1)
+        ]
+        print(f"Wegly emulator serving at {emulator.base_url}")
+        print(f"export WEGLY_BASE_URL={emulator.base_url}")
+        print(f"export WEGLY_TOKEN={emulator.token}")
+        for chat_id in chat_ids:
+            print(f"chat {chat_id} ({args.events} events)")
+        print("Ctrl-C to stop.", flush=True)
+        await _wait_for_stop()
+    return EXIT_OK
+
+
+async def _wait_for_stop() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    await stop.wait()

@@ -1,0 +1,141 @@
+"""``wegly-async demo``: a small bot and a full export against the built-in emulator, offline."""
+
+from __future__ import annotations
+
+import argparse
+import struct
+import tempfile
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+from .._client import WeglyClient
+from .._enums import Order
+from .._models import Message, TemplateField
+from ..export import export_timelines
+from ._main import EXIT_FAILED, EXIT_OK, UsageError
+from ._progress import make_progress
+
+__all__ = ["run_demo"]
+
+
+async def run_demo(args: argparse.Namespace) -> int:
+    """Seed the emulator, answer the newest message like a bot, then export every timeline."""
+    from ..testing import WeglyEmulator
+
+    if args.chats < 1 or args.events < 1:
+        raise UsageError("--chats and --events must be >= 1")
+    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="wegly-demo-"))
+    async with WeglyEmulator() as emulator:
+        started = time.perf_counter()
+        chat_ids = [
+            emulator.create_chat(events=args.events, seed=n) for n in range(1, args.chats + 1)
+        ]
+        print(
+            f"emulator at {emulator.base_url}: {args.chats} chats x {args.events:,} events "
+            f"seeded in {time.perf_counter() - started:.2f}s (no token, no network needed)"
+        )
+        async with emulator.client() as client:
+            await _bot(client, chat_ids[0])
+            progress = make_progress(not args.no_progress)
+            try:
+                result = await export_timelines(client, chat_ids, out, progress=progress)
+            finally:
+                if progress is not None:
+                    progress.close()
+    print(
+        f"\nexport: {result.written:,} events in {result.seconds:.2f}s "
+        f"({result.written / max(result.seconds, 1e-9):,.0f} events/s)"
+    )
+    for chat in result.chats:
+        status = "ok" if chat.ok else f"FAILED: {chat.error}"
+        print(
+            f"  {chat.path}  {chat.events:,} events  {chat.path.stat().st_size:,} bytes  {status}"
+        )
+    print(f"files written: {len(result.chats)} in {out}")
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+async def _bot(client: WeglyClient, chat_id: str) -> None:
+    """Answer the newest message from the contact: reply, react, send a template and a photo."""
+    print(f"\nbot on chat {chat_id}:")
+    newest = await _newest_inbound(client, chat_id)
+    name = (newest.user.name if newest.user and newest.user.name else None) or "cliente"
+    wamid = _wamid(newest)
+    print(f"  newest message from the contact: {newest.body_text!r}")
+    sent: list[tuple[str, Message]] = []
+    reply = await client.chats.send_text(
+        chat_id, f"Olá, {name}! Já vamos te ajudar 😊", reply_to=wamid
+    )
+    sent.append(("reply", reply.records[0]))
+    if wamid is not None:
+        reaction = await client.chats.send_reaction(chat_id, "👍", reference_wamid=wamid)
+        sent.append(("reaction", reaction.records[0]))
+    template = await client.chats.send_template(
+        chat_id,
+        name="saudacao_inicial",
+        language="pt_BR",
+        fields=[TemplateField("BODY", "TEXT", index=1, value=name)],
+    )
+    sent.append(("template", template.records[0]))
+    image = await client.chats.send_image(
+        chat_id, _png(32, 32, (37, 211, 102)), filename="cardapio.png", caption="Nosso cardápio"
+    )
+    sent.append(("image", image.records[0]))
+    for label, message in sent:
+        print(f"  sent {label:<8} -> message {message.id} status={message.status}")
+    latest = [
+        event async for event in _take(client.chats.timeline(chat_id, order=Order.DESC, take=4), 4)
+    ]
+    print("  read back from the timeline (newest first):")
+    for event in latest:
+        message = event.message
+        if message is not None:
+            print(f"    {event.event_at:%Y-%m-%d %H:%M:%S} {message.type}: {message.body_text!r}")
+
+
+async def _newest_inbound(client: WeglyClient, chat_id: str) -> Message:
+    fallback: Message | None = None
+    async for event in client.chats.timeline(chat_id, order=Order.DESC, take=20):
+        message = event.message
+        if message is None:
+            continue
+        fallback = fallback or message
+        if message.from_me is False and message.body_text:
+            return message
+    if fallback is None:
+        raise UsageError("the seeded chat has no messages")
+    return fallback
+
+
+def _wamid(message: Message) -> str | None:
+    payload: Any = message.content_payload or {}
+    wamid = payload.get("wamid") if isinstance(payload, dict) else None
+    return wamid if isinstance(wamid, str) else None
+
+
+async def _take(pager: Any, count: int) -> Any:
+    taken = 0
+    async for item in pager:
+        yield item
+        taken += 1
+        if taken >= count:
+            return
+
+
+def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """Return a small solid-colour PNG, so the demo uploads a real image without any file."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    row = b"\x00" + bytes(rgb) * width
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
