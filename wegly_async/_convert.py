@@ -16,7 +16,7 @@ from typing import Any, TypeVar, get_args, get_origin
 import attrs
 import cattrs
 import orjson
-from cattrs.gen import make_dict_unstructure_fn
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from ._enums import OpenStrEnum
 from ._errors import InvalidResponseError
@@ -58,15 +58,21 @@ def parse_datetime(value: object) -> datetime:
 
 def _from_epoch(value: float) -> datetime:
     seconds = value / 1000 if value >= _EPOCH_MS_THRESHOLD else value
-    return datetime.fromtimestamp(seconds, UTC)
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError) as exc:
+        raise ValueError(f"timestamp out of range: {value!r}") from exc
 
 
 def _structure_datetime(value: object, _: type) -> datetime:
     return parse_datetime(value)
 
 
-def _is_open_enum(cls: Any) -> bool:
-    return isinstance(cls, type) and issubclass(cls, OpenStrEnum)
+def _open_enums(base: type[OpenStrEnum]) -> list[type[OpenStrEnum]]:
+    found: list[type[OpenStrEnum]] = []
+    for sub in base.__subclasses__():
+        found += [sub, *_open_enums(sub)]
+    return found
 
 
 def _open_enum_hook(cls: type[OpenStrEnum]) -> Callable[[Any, type], OpenStrEnum]:
@@ -97,6 +103,41 @@ def _list_hook_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, type]
     return structure
 
 
+def _structure_str(value: Any, _: type) -> str:
+    if type(value) is str:
+        return value
+    raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
+def _structure_bool(value: Any, _: type) -> bool:
+    # bool("false") is True: only real JSON booleans are accepted.
+    if value is True or value is False:
+        return value
+    raise TypeError(f"expected a boolean, got {type(value).__name__}")
+
+
+def _structure_int(value: Any, _: type) -> int:
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    raise TypeError(f"expected an integer, got {type(value).__name__}")
+
+
+def _attrs_hook_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, type], Any]:
+    structure_fields = make_dict_structure_fn(cls, conv)
+
+    def structure(value: Any, _: type) -> Any:
+        # The generated function would read a list or a string as an object with no fields.
+        if not isinstance(value, dict):
+            raise TypeError(
+                f"expected a JSON object for {cls.__name__}, got {type(value).__name__}"
+            )
+        return structure_fields(value, cls)
+
+    return structure
+
+
 def _structure_json_object(value: Any, _: type) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TypeError(f"expected a JSON object, got {type(value).__name__}")
@@ -105,9 +146,16 @@ def _structure_json_object(value: Any, _: type) -> dict[str, Any]:
 
 def configure_converter(conv: cattrs.Converter) -> None:
     """Install the Wegly wire rules on a cattrs converter."""
+    conv.register_structure_hook(str, _structure_str)
+    conv.register_structure_hook(bool, _structure_bool)
+    conv.register_structure_hook(int, _structure_int)
+    # Class hooks dispatch on the most specific class, so each enum needs its own, or the
+    # str hook above would take them.
+    for enum_cls in _open_enums(OpenStrEnum):
+        conv.register_structure_hook(enum_cls, _open_enum_hook(enum_cls))
     conv.register_structure_hook(datetime, _structure_datetime)
+    conv.register_structure_hook_factory(attrs.has, _attrs_hook_factory)
     conv.register_structure_hook_func(lambda cls: cls == dict[str, Any], _structure_json_object)
-    conv.register_structure_hook_factory(_is_open_enum, _open_enum_hook)
     conv.register_structure_hook_factory(_is_list, _list_hook_factory)
     conv.register_unstructure_hook(
         TemplateField, make_dict_unstructure_fn(TemplateField, conv, _cattrs_omit_if_default=True)

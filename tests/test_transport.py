@@ -1,0 +1,678 @@
+"""Retries, timeouts and redirects, through aioresponses: what is repeated, how often, how long."""
+
+from __future__ import annotations
+
+import email.utils
+import io
+import pathlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.client_reqrep import ConnectionKey
+from aioresponses import CallbackResult
+from conftest import API, BASE_URL, CHAT_ID, TOKEN
+from yarl import URL
+
+import wegly_async as wa
+from wegly_async._constants import INITIAL_RETRY_DELAY, MAX_RETRY_DELAY
+
+SEND_URL = f"{API}/chats/{CHAT_ID}/messages"
+TIMELINE_URL = f"{API}/chats/{CHAT_ID}/timeline?order=asc&skip=0&take=100"
+EMPTY_PAGE: dict[str, Any] = {"total": 0, "records": []}
+SENT = {"total": 1, "records": [{"id": "6f1c0a52-3b8e-4f45-9d0e-2a7e5b1c9d10"}]}
+FILE_BYTES = b"\x89PNG\r\n\x1a\n" + b"pixels" * 1000
+
+
+def refused() -> aiohttp.ClientConnectorError:
+    key = ConnectionKey("api.wegly.test", 443, True, True, None, None, None)
+    return aiohttp.ClientConnectorError(key, OSError(111, "Connection refused"))
+
+
+def dns_failure() -> aiohttp.ClientConnectorError:
+    key = ConnectionKey("api.wegly.test", 443, True, True, None, None, None)
+    return aiohttp.ClientConnectorDNSError(key, OSError(-2, "Name or service not known"))
+
+
+def n_requests(mock_api: Any) -> int:
+    return sum(len(calls) for calls in mock_api.requests.values())
+
+
+def post_calls(mock_api: Any) -> list[Any]:
+    return list(mock_api.requests.get(("POST", URL(SEND_URL)), []))
+
+
+async def read_timeline(client: wa.WeglyClient) -> list[wa.TimelineEvent]:
+    return await client.chats.timeline(CHAT_ID).to_list()
+
+
+async def send(client: wa.WeglyClient) -> wa.SendResult:
+    return await client.chats.send_text(CHAT_ID, "hello")
+
+
+@pytest.fixture
+async def make_client(mock_api: Any) -> AsyncIterator[Callable[..., wa.WeglyClient]]:
+    """Build clients with custom retry settings; all are closed afterwards."""
+    made: list[wa.WeglyClient] = []
+
+    def factory(**kwargs: Any) -> wa.WeglyClient:
+        c = wa.WeglyClient(TOKEN, base_url=BASE_URL, **kwargs)
+        made.append(c)
+        return c
+
+    yield factory
+    for c in made:
+        await c.close()
+
+
+def http_date(seconds_from_now: float) -> str:
+    return email.utils.format_datetime(
+        datetime.now(UTC) + timedelta(seconds=seconds_from_now), usegmt=True
+    )
+
+
+# --- GET: what is retried ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        aiohttp.ClientConnectionError("connection reset"),
+        aiohttp.ServerDisconnectedError(),
+        aiohttp.ClientOSError(104, "Connection reset by peer"),
+        TimeoutError(),
+        aiohttp.ServerTimeoutError("Timeout on reading data from socket"),
+        refused(),
+    ],
+    ids=type,
+)
+async def test_get_is_retried_on_connection_failures(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float], exc: Exception
+) -> None:
+    mock_api.get(TIMELINE_URL, exception=exc)
+    mock_api.get(TIMELINE_URL, exception=exc)
+    mock_api.get(TIMELINE_URL, payload=EMPTY_PAGE)
+    assert await read_timeline(client) == []
+    assert n_requests(mock_api) == 3
+    assert len(sleeps) == 2
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+async def test_get_is_retried_on_transient_statuses(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float], status: int
+) -> None:
+    mock_api.get(TIMELINE_URL, status=status, payload={"message": "busy"})
+    mock_api.get(TIMELINE_URL, status=status, payload={"message": "busy"})
+    mock_api.get(TIMELINE_URL, payload=EMPTY_PAGE)
+    assert await read_timeline(client) == []
+    assert n_requests(mock_api) == 3
+    assert len(sleeps) == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (429, wa.RateLimitError),
+        (500, wa.InternalServerError),
+        (502, wa.InternalServerError),
+        (503, wa.InternalServerError),
+        (504, wa.InternalServerError),
+    ],
+)
+async def test_get_gives_up_after_max_retries_with_the_typed_error(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float], status: int, cls: type
+) -> None:
+    mock_api.get(TIMELINE_URL, status=status, payload={"message": "still busy"}, repeat=True)
+    with pytest.raises(cls) as info:
+        await read_timeline(client)
+    assert info.value.status_code == status
+    assert "still busy" in str(info.value)
+    assert client.max_retries == 3
+    assert n_requests(mock_api) == 4  # the first try and 3 retries
+    assert len(sleeps) == 3
+
+
+async def test_get_connection_error_after_retries(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float]
+) -> None:
+    mock_api.get(TIMELINE_URL, exception=aiohttp.ServerDisconnectedError(), repeat=True)
+    with pytest.raises(wa.APIConnectionError) as info:
+        await read_timeline(client)
+    assert not isinstance(info.value, wa.SendOutcomeUnknownError)
+    assert not isinstance(info.value, wa.APITimeoutError)
+    assert n_requests(mock_api) == 4
+    assert len(sleeps) == 3
+
+
+@pytest.mark.parametrize(
+    "exc", [TimeoutError(), aiohttp.ServerTimeoutError("read timeout")], ids=type
+)
+async def test_get_timeout_after_retries_is_api_timeout_error(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float], exc: Exception
+) -> None:
+    mock_api.get(TIMELINE_URL, exception=exc, repeat=True)
+    with pytest.raises(wa.APITimeoutError) as info:
+        await read_timeline(client)
+    assert not isinstance(info.value, wa.SendOutcomeUnknownError)
+    assert isinstance(info.value, wa.APIConnectionError)
+    assert n_requests(mock_api) == 4
+    assert len(sleeps) == 3
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
+async def test_get_is_not_retried_on_client_errors(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float], status: int
+) -> None:
+    mock_api.get(TIMELINE_URL, status=status, payload={"message": "no"}, repeat=True)
+    with pytest.raises(wa.APIStatusError) as info:
+        await read_timeline(client)
+    assert info.value.status_code == status
+    assert n_requests(mock_api) == 1
+    assert sleeps == []
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [{"status": 503}, {"status": 429}, {"exception": aiohttp.ServerDisconnectedError()}],
+    ids=["503", "429", "disconnect"],
+)
+async def test_max_retries_zero_means_one_request(
+    mock_api: Any,
+    make_client: Callable[..., wa.WeglyClient],
+    sleeps: list[float],
+    failure: dict[str, Any],
+) -> None:
+    client = make_client(max_retries=0)
+    mock_api.get(TIMELINE_URL, repeat=True, **failure)
+    with pytest.raises(wa.WeglyError):
+        await read_timeline(client)
+    assert n_requests(mock_api) == 1
+    assert sleeps == []
+
+
+async def test_max_retries_one_means_two_requests(
+    mock_api: Any, make_client: Callable[..., wa.WeglyClient], sleeps: list[float]
+) -> None:
+    client = make_client(max_retries=1)
+    mock_api.get(TIMELINE_URL, status=500, repeat=True)
+    with pytest.raises(wa.InternalServerError):
+        await read_timeline(client)
+    assert n_requests(mock_api) == 2
+    assert len(sleeps) == 1
+
+
+# --- Retry-After ---------------------------------------------------------------------------
+
+
+async def test_retry_after_seconds_is_slept_exactly(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float]
+) -> None:
+    mock_api.get(TIMELINE_URL, status=429, headers={"Retry-After": "2"})
+    mock_api.get(TIMELINE_URL, payload=EMPTY_PAGE)
+    assert await read_timeline(client) == []
+    assert sleeps == [2.0]
+
+
+async def test_retry_after_on_503_is_honoured(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float]
+) -> None:
+    mock_api.get(TIMELINE_URL, status=503, headers={"Retry-After": "3"})
+    mock_api.get(TIMELINE_URL, payload=EMPTY_PAGE)
+    await read_timeline(client)
+    assert sleeps == [3.0]
+
+
+async def test_retry_after_on_send_429_is_slept_exactly(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float]
+) -> None:
+    mock_api.post(SEND_URL, status=429, headers={"Retry-After": "2"})
+    mock_api.post(SEND_URL, payload=SENT)
+    result = await send(client)
+    assert result.total == 1
+    assert sleeps == [2.0]
+    assert len(post_calls(mock_api)) == 2
+
+
+async def test_retry_after_as_http_date(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float]
+) -> None:
+    mock_api.get(TIMELINE_URL, status=429, headers={"Retry-After": http_date(30)})
+    mock_api.get(TIMELINE_URL, payload=EMPTY_PAGE)
+    await read_timeline(client)
+    assert len(sleeps) == 1
+    # HTTP dates have whole seconds, and a little time passes before the header is read.
+    assert 27.0 <= sleeps[0] <= 30.0
+
+
+async def test_retry_after_http_date_in_the_past_does_not_wait(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float]
+) -> None:
+    mock_api.get(TIMELINE_URL, status=429, headers={"Retry-After": http_date(-120)})
+    mock_api.get(TIMELINE_URL, payload=EMPTY_PAGE)
+    await read_timeline(client)
+    assert sleeps == [0.0]
+
+
+@pytest.mark.parametrize("retry_after", ["120", "61"])
+async def test_retry_after_above_cap_raises_rate_limit_at_once(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float], retry_after: str
+) -> None:
+    mock_api.get(
+        TIMELINE_URL,
+        status=429,
+        payload={"message": "quota exceeded"},
+        headers={"Retry-After": retry_after},
+        repeat=True,
+    )
+    with pytest.raises(wa.RateLimitError) as info:
+        await read_timeline(client)
+    assert info.value.retry_after == float(retry_after)
+    assert "quota exceeded" in str(info.value)
+    assert sleeps == []
+    assert n_requests(mock_api) == 1
+
+
+async def test_retry_after_above_cap_on_send_raises_at_once(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float]
+) -> None:
+    mock_api.post(SEND_URL, status=429, headers={"Retry-After": "3600"}, repeat=True)
+    with pytest.raises(wa.RateLimitError) as info:
+        await send(client)
+    assert info.value.retry_after == 3600.0
+    assert sleeps == []
+    assert len(post_calls(mock_api)) == 1
+
+
+async def test_retry_after_date_above_cap_raises_at_once(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float]
+) -> None:
+    mock_api.get(TIMELINE_URL, status=429, headers={"Retry-After": http_date(600)}, repeat=True)
+    with pytest.raises(wa.RateLimitError) as info:
+        await read_timeline(client)
+    assert info.value.retry_after is not None
+    assert 590 <= info.value.retry_after <= 600
+    assert sleeps == []
+
+
+async def test_retry_after_above_cap_on_503_raises_at_once(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float]
+) -> None:
+    mock_api.get(TIMELINE_URL, status=503, headers={"Retry-After": "120"}, repeat=True)
+    with pytest.raises(wa.InternalServerError) as info:
+        await read_timeline(client)
+    assert info.value.retry_after == 120.0
+    assert sleeps == []
+    assert n_requests(mock_api) == 1
+
+
+async def test_retry_after_at_the_cap_is_slept(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float]
+) -> None:
+    mock_api.get(TIMELINE_URL, status=429, headers={"Retry-After": "60"})
+    mock_api.get(TIMELINE_URL, payload=EMPTY_PAGE)
+    await read_timeline(client)
+    assert sleeps == [60.0]
+
+
+async def test_retry_after_cap_is_configurable(
+    mock_api: Any, make_client: Callable[..., wa.WeglyClient], sleeps: list[float]
+) -> None:
+    client = make_client(max_retry_after=300)
+    mock_api.get(TIMELINE_URL, status=429, headers={"Retry-After": "120"})
+    mock_api.get(TIMELINE_URL, payload=EMPTY_PAGE)
+    await read_timeline(client)
+    assert sleeps == [120.0]
+
+    strict = make_client(max_retry_after=1)
+    mock_api.get(TIMELINE_URL, status=429, headers={"Retry-After": "2"})
+    with pytest.raises(wa.RateLimitError) as info:
+        await read_timeline(strict)
+    assert info.value.retry_after == 2.0
+    assert sleeps == [120.0]
+
+
+# --- backoff -------------------------------------------------------------------------------
+
+
+async def test_backoff_is_exponential_with_full_jitter(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float]
+) -> None:
+    runs: list[list[float]] = []
+    for _ in range(30):
+        sleeps.clear()
+        for _ in range(3):
+            mock_api.get(TIMELINE_URL, status=500)
+        mock_api.get(TIMELINE_URL, payload=EMPTY_PAGE)
+        await read_timeline(client)
+        assert len(sleeps) == 3
+        runs.append(list(sleeps))
+    for delays in runs:
+        for attempt, delay in enumerate(delays):
+            ceiling = min(MAX_RETRY_DELAY, INITIAL_RETRY_DELAY * 2**attempt)
+            assert 0.0 <= delay <= ceiling, (attempt, delay)
+    # Full jitter: delays vary between runs ...
+    assert len({delays[0] for delays in runs}) > 1
+    # ... and the ceiling grows: the third wait goes beyond what the second may reach.
+    assert max(delays[2] for delays in runs) > INITIAL_RETRY_DELAY * 2
+
+
+# --- POST (send): never duplicated ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+async def test_send_is_not_retried_on_5xx(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float], status: int
+) -> None:
+    mock_api.post(SEND_URL, status=status, headers={"Retry-After": "1"}, repeat=True)
+    with pytest.raises(wa.InternalServerError) as info:
+        await send(client)
+    assert info.value.status_code == status
+    assert len(post_calls(mock_api)) == 1
+    assert sleeps == []
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [TimeoutError(), aiohttp.ServerTimeoutError("Timeout on reading data from socket")],
+    ids=type,
+)
+async def test_send_timeout_is_outcome_unknown_and_timeout(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float], exc: Exception
+) -> None:
+    mock_api.post(SEND_URL, exception=exc, repeat=True)
+    with pytest.raises(wa.SendOutcomeUnknownError) as info:
+        await send(client)
+    assert isinstance(info.value, wa.APITimeoutError)
+    assert isinstance(info.value, wa.APIConnectionError)
+    assert len(post_calls(mock_api)) == 1
+    assert sleeps == []
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        aiohttp.ServerDisconnectedError(),
+        aiohttp.ClientOSError(104, "Connection reset by peer"),
+        aiohttp.ClientPayloadError("Response payload is not completed"),
+    ],
+    ids=type,
+)
+async def test_send_lost_connection_is_outcome_unknown_not_timeout(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float], exc: Exception
+) -> None:
+    mock_api.post(SEND_URL, exception=exc, repeat=True)
+    with pytest.raises(wa.SendOutcomeUnknownError) as info:
+        await send(client)
+    assert not isinstance(info.value, wa.APITimeoutError)
+    assert len(post_calls(mock_api)) == 1
+    assert sleeps == []
+
+
+async def test_send_is_retried_on_429(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float]
+) -> None:
+    mock_api.post(SEND_URL, status=429, payload={"message": "slow down"})
+    mock_api.post(SEND_URL, payload=SENT)
+    result = await send(client)
+    assert result.total == 1
+    assert len(post_calls(mock_api)) == 2
+    assert len(sleeps) == 1
+    first, second = post_calls(mock_api)
+    assert first.kwargs["data"] == second.kwargs["data"]
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [refused(), dns_failure(), aiohttp.ConnectionTimeoutError("connect timeout")],
+    ids=type,
+)
+async def test_send_is_retried_when_the_request_never_left(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float], exc: Exception
+) -> None:
+    mock_api.post(SEND_URL, exception=exc)
+    mock_api.post(SEND_URL, payload=SENT)
+    result = await send(client)
+    assert result.total == 1
+    assert len(post_calls(mock_api)) == 2
+    assert len(sleeps) == 1
+
+
+async def test_send_refused_every_time_is_not_outcome_unknown(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float]
+) -> None:
+    mock_api.post(SEND_URL, exception=refused(), repeat=True)
+    with pytest.raises(wa.APIConnectionError) as info:
+        await send(client)
+    # The request never left: the message was certainly not sent.
+    assert not isinstance(info.value, wa.SendOutcomeUnknownError)
+    assert len(post_calls(mock_api)) == 4
+    assert len(sleeps) == 3
+
+
+async def test_send_connect_timeout_every_time_is_a_plain_timeout(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float]
+) -> None:
+    mock_api.post(SEND_URL, exception=aiohttp.ConnectionTimeoutError("connect"), repeat=True)
+    with pytest.raises(wa.APITimeoutError) as info:
+        await send(client)
+    assert not isinstance(info.value, wa.SendOutcomeUnknownError)
+    assert len(post_calls(mock_api)) == 4
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
+async def test_send_is_not_retried_on_client_errors(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float], status: int
+) -> None:
+    mock_api.post(SEND_URL, status=status, repeat=True)
+    with pytest.raises(wa.APIStatusError):
+        await send(client)
+    assert len(post_calls(mock_api)) == 1
+    assert sleeps == []
+
+
+# --- multipart retries ---------------------------------------------------------------------
+
+
+def capture_file_parts(mock_api: Any, statuses: list[int]) -> list[bytes]:
+    """Answer sends with ``statuses`` in turn, recording each attempt's rendered body."""
+    bodies: list[bytes] = []
+
+    async def callback(url: URL, **kwargs: Any) -> CallbackResult:
+        data = kwargs["data"]
+        assert isinstance(data, aiohttp.FormData)
+        bodies.append(await data().as_bytes())
+        status = statuses.pop(0)
+        if status == 200:
+            return CallbackResult(status=200, payload=SENT)
+        return CallbackResult(status=status, payload={"message": "rate limited"})
+
+    mock_api.post(SEND_URL, callback=callback, repeat=True)
+    return bodies
+
+
+FileFactory = Callable[[pathlib.Path], Any]
+
+REPLAYABLE_FILES: dict[str, FileFactory] = {
+    "bytes": lambda tmp: FILE_BYTES,
+    "str-path": lambda tmp: str(_write(tmp)),
+    "pathlib-path": lambda tmp: _write(tmp),
+    "bytesio": lambda tmp: io.BytesIO(FILE_BYTES),
+    "open-file": lambda tmp: _write(tmp).open("rb"),
+}
+
+
+def _write(tmp: pathlib.Path) -> pathlib.Path:
+    path = tmp / "photo.png"
+    path.write_bytes(FILE_BYTES)
+    return path
+
+
+@pytest.mark.parametrize("kind", list(REPLAYABLE_FILES))
+async def test_multipart_send_retried_on_429_rebuilds_its_form(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float], tmp_path: pathlib.Path, kind: str
+) -> None:
+    bodies = capture_file_parts(mock_api, [429, 200])
+    file = REPLAYABLE_FILES[kind](tmp_path)
+    try:
+        result = await client.chats.send_image(CHAT_ID, file, filename="photo.png")
+    finally:
+        if hasattr(file, "close") and not isinstance(file, io.BytesIO):
+            file.close()
+    assert result.total == 1
+    assert len(sleeps) == 1
+    calls = post_calls(mock_api)
+    assert len(calls) == 2
+    assert calls[0].kwargs["data"] is not calls[1].kwargs["data"]
+    assert len(bodies) == 2
+    for body in bodies:
+        assert FILE_BYTES in body, "every attempt must carry the whole file"
+        assert b'name="file"' in body
+        assert b'filename="photo.png"' in body
+
+
+async def test_multipart_send_from_bytes_retried_after_refused_connection(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float]
+) -> None:
+    mock_api.post(SEND_URL, exception=refused())
+    bodies = capture_file_parts(mock_api, [200])
+    await client.chats.send_document(CHAT_ID, FILE_BYTES, filename="a.pdf")
+    assert len(post_calls(mock_api)) == 2
+    assert len(bodies) == 1
+    assert FILE_BYTES in bodies[0]
+
+
+async def _one_shot() -> AsyncIterator[bytes]:
+    yield FILE_BYTES[:100]
+    yield FILE_BYTES[100:]
+
+
+async def test_one_shot_stream_is_not_retried_on_429(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float]
+) -> None:
+    capture_file_parts(mock_api, [429, 200])
+    with pytest.raises(wa.RateLimitError) as info:
+        await client.chats.send_image(CHAT_ID, _one_shot(), filename="photo.png")
+    message = str(info.value).lower()
+    assert "not retried" in message
+    assert "stream" in message
+    assert "replay" in message
+    assert "rate limited" in message  # the server's message is kept
+    assert len(post_calls(mock_api)) == 1
+    assert sleeps == []
+
+
+async def test_one_shot_stream_is_not_retried_after_connection_refused(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float]
+) -> None:
+    mock_api.post(SEND_URL, exception=refused())
+    mock_api.post(SEND_URL, payload=SENT)
+    with pytest.raises(wa.APIConnectionError) as info:
+        await client.chats.send_image(CHAT_ID, _one_shot(), filename="photo.png")
+    assert "not retried" in str(info.value).lower()
+    assert len(post_calls(mock_api)) == 1
+    assert sleeps == []
+
+
+class _Pipe(io.RawIOBase):
+    """A binary stream that can be read once and not rewound, like a pipe or socket."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._data.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+async def test_non_seekable_file_is_never_resent_truncated(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float]
+) -> None:
+    bodies = capture_file_parts(mock_api, [429, 200])
+    pipe = _Pipe(FILE_BYTES)
+    error: wa.RateLimitError | None = None
+    try:
+        await client.chats.send_image(CHAT_ID, pipe, filename="photo.png")
+    except wa.RateLimitError as exc:
+        error = exc
+    if error is None:
+        assert len(bodies) == 2  # retried: then the whole file went again (checked below)
+    else:
+        assert "not retried" in str(error).lower()
+        assert len(bodies) == 1
+    for body in bodies:
+        assert FILE_BYTES in body, "a retry must never send a partial or empty file"
+
+
+# --- redirects -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+async def test_redirect_is_not_followed_on_read(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float], status: int
+) -> None:
+    mock_api.get(TIMELINE_URL, status=status, headers={"Location": "https://evil.example/steal"})
+    mock_api.get("https://evil.example/steal", payload=EMPTY_PAGE, repeat=True)
+    with pytest.raises(wa.APIStatusError) as info:
+        await read_timeline(client)
+    assert info.value.status_code == status
+    assert list(mock_api.requests) == [("GET", URL(TIMELINE_URL))]
+    assert n_requests(mock_api) == 1
+    (call,) = mock_api.requests[("GET", URL(TIMELINE_URL))]
+    assert call.kwargs["allow_redirects"] is False
+
+
+async def test_redirect_is_not_followed_on_send(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float]
+) -> None:
+    mock_api.post(SEND_URL, status=302, headers={"Location": "https://evil.example/steal"})
+    mock_api.get("https://evil.example/steal", payload=SENT, repeat=True)
+    with pytest.raises(wa.APIStatusError) as info:
+        await send(client)
+    assert info.value.status_code == 302
+    assert n_requests(mock_api) == 1
+
+
+# --- per-request timeout -------------------------------------------------------------------
+
+
+async def test_timeout_is_applied_per_request(
+    mock_api: Any, make_client: Callable[..., wa.WeglyClient], sleeps: list[float]
+) -> None:
+    client = make_client(timeout=7.5)
+    mock_api.get(TIMELINE_URL, payload=EMPTY_PAGE)
+    mock_api.post(SEND_URL, payload=SENT)
+    await read_timeline(client)
+    await send(client)
+    for calls in mock_api.requests.values():
+        for call in calls:
+            timeout = call.kwargs["timeout"]
+            assert isinstance(timeout, aiohttp.ClientTimeout)
+            assert timeout.total == 7.5
+
+
+_SENDS: dict[str, Callable[[wa.WeglyClient], Awaitable[Any]]] = {
+    "text": lambda c: c.chats.send_text(CHAT_ID, "x"),
+    "reaction": lambda c: c.chats.send_reaction(CHAT_ID, "👍", reference_wamid="w"),
+    "template": lambda c: c.chats.send_template(CHAT_ID, name="t", language="en"),
+    "image": lambda c: c.chats.send_image(CHAT_ID, b"png", filename="a.png"),
+}
+
+
+@pytest.mark.parametrize("which", list(_SENDS))
+async def test_every_send_kind_is_not_retried_on_500(
+    mock_api: Any, client: wa.WeglyClient, sleeps: list[float], which: str
+) -> None:
+    mock_api.post(SEND_URL, status=500, repeat=True)
+    with pytest.raises(wa.InternalServerError):
+        await _SENDS[which](client)
+    assert len(post_calls(mock_api)) == 1
+    assert sleeps == []
