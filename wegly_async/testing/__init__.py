@@ -1,0 +1,29 @@
+"""Test against a local Wegly API emulator instead of the real service."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._app import RecordedPart, RecordedRequest
+    from ._emulator import WeglyEmulator
+
+__all__ = ["RecordedPart", "RecordedRequest", "WeglyEmulator"]
+
+# This package's pytest plugin loads in every test run of every project that installs
+# wegly-async; resolving the names on first use keeps that import free of aiohttp.web.
+_HOMES = {"RecordedPart": "._app", "RecordedRequest": "._app", "WeglyEmulator": "._emulator"}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

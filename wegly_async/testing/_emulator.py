@@ -1,0 +1,333 @@
+"""Run a local Wegly API emulator that tests, benchmarks and demos talk to over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import math
+import secrets
+import socket
+from datetime import datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final, Self
+
+import orjson
+from aiohttp import web
+
+from ._app import Fault, RecordedRequest, ServerState, build_app
+from ._history import JSON
+from ._store import Store
+
+if TYPE_CHECKING:
+    from wegly_async._client import WeglyClient
+
+# Closing must be quick even with a request stuck in an injected delay: in-flight
+# handlers get this long before they are cancelled.
+_SHUTDOWN_TIMEOUT: Final = 0.1
+
+
+class WeglyEmulator:
+    """Serve a faithful in-memory Wegly API on a loopback port, with fault injection."""
+
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        max_take: int | None = None,
+        token: str | None = None,
+        allowed_domain: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self._state = ServerState(
+            store=Store(),
+            token=_check_token(token),
+            allowed_domain=_check_domain(allowed_domain),
+            latency=_check_seconds("latency", latency),
+            max_take=_check_max_take(max_take),
+        )
+        self._host = _check_host(host)
+        self._wanted_port = _check_port(port)
+        self._app = build_app(self._state)
+        self._runner: web.AppRunner | None = None
+        self._sock: socket.socket | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        if self._runner is not None:
+            where = self.base_url
+        else:
+            where = "closed" if self._closed else "not started"
+        return f"<WeglyEmulator {where} chats={len(self._state.store.chats)}>"
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Bind the loopback port and start serving (a no-op when already serving)."""
+        if self._closed:
+            raise RuntimeError("this emulator is closed: create a new WeglyEmulator")
+        if self._runner is not None:
+            return
+        runner = web.AppRunner(self._app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
+        await runner.setup()
+        sock: socket.socket | None = None
+        try:
+            sock = _bind(self._host, self._wanted_port)
+            await web.SockSite(runner, sock).start()
+        except BaseException:
+            if sock is not None:
+                sock.close()
+            await runner.cleanup()
+            raise
+        self._runner, self._sock = runner, sock
+
+    async def close(self) -> None:
+        """Stop serving and release the port; calling it again does nothing."""
+        self._closed = True
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        # Let connections already waiting in the kernel become transports first: asyncio
+        # leaks the socket of an accept that completes after its server closed, and an
+        # accept takes three loop turns (readable, accept(), transport).
+        for _ in range(3):
+            await asyncio.sleep(0)
+        try:
+            await runner.cleanup()
+        finally:
+            if self._sock is not None:
+                self._sock.close()
+
+    @property
+    def app(self) -> web.Application:
+        """The ``aiohttp.web`` application, for use with aiohttp's own test utilities."""
+        return self._app
+
+    @property
+    def port(self) -> int:
+        """The TCP port the emulator listens on."""
+        if self._sock is None or self._runner is None:
+            raise RuntimeError("the emulator is not running: await emu.start() first")
+        port: int = self._sock.getsockname()[1]
+        return port
+
+    @property
+    def base_url(self) -> str:
+        """The URL to give a client, such as ``http://127.0.0.1:54321`` (no trailing slash)."""
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def token(self) -> str:
+        """The integration token the emulator accepts."""
+        return self._state.token
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, oldest first (clear it freely)."""
+        return self._state.requests
+
+    @property
+    def chat_ids(self) -> list[str]:
+        """The ids of all chats, oldest first."""
+        return list(self._state.store.chats)
+
+    @property
+    def pending_faults(self) -> int:
+        """How many injected faults are still waiting for a request."""
+        return len(self._state.faults)
+
+    def client(self, **kwargs: Any) -> WeglyClient:
+        """Create a ``WeglyClient`` wired to this emulator's URL and token."""
+        # Imported here so the emulator (and the pytest plugin) load without the client.
+        from wegly_async import WeglyClient
+
+        return WeglyClient(token=self.token, base_url=self.base_url, **kwargs)
+
+    def create_chat(self, events: int = 0, seed: int | None = None) -> str:
+        """Create a chat with ``events`` realistic history events and return its UUID."""
+        _check_int("events", events, minimum=0)
+        if seed is not None:
+            _check_int("seed", seed)
+        return self._state.store.create_chat(events, seed)
+
+    def add_message(
+        self,
+        chat_id: str,
+        text: str,
+        *,
+        from_me: bool = False,
+        event_at: datetime | None = None,
+    ) -> JSON:
+        """Insert a text message into a chat's timeline in time order and return its event."""
+        chat = self._state.store.chat(_check_str("chat_id", chat_id))
+        _check_str("text", text)
+        if not isinstance(from_me, bool):
+            raise TypeError(f"from_me must be a bool, got {from_me!r}")
+        if event_at is not None and not isinstance(event_at, datetime):
+            raise TypeError(f"event_at must be a datetime or None, got {event_at!r}")
+        return self._state.store.add_message(chat, text, from_me=from_me, event_at=event_at)
+
+    def events(self, chat_id: str) -> list[JSON]:
+        """Return a copy of a chat's timeline as wire-format dicts, oldest first."""
+        chat = self._state.store.chat(_check_str("chat_id", chat_id))
+        return [orjson.loads(entry.blob) for entry in chat.entries]
+
+    def inject(
+        self,
+        status: int | None,
+        *,
+        times: int = 1,
+        method: str | None = None,
+        retry_after: float | str | None = None,
+        body: Any = None,
+        delay: float = 0.0,
+        drop: bool = False,
+    ) -> None:
+        """Script a fault for the next ``times`` requests matching ``method`` (FIFO order)."""
+        _check_int("times", times, minimum=1)
+        if not isinstance(drop, bool):
+            raise TypeError(f"drop must be a bool, got {drop!r}")
+        fault = Fault(
+            status=_check_status(status),
+            method=_check_method(method),
+            retry_after=_retry_after_header(retry_after),
+            body=_check_fault_body(status, body),
+            delay=_check_seconds("delay", delay),
+            drop=drop,
+        )
+        self._state.faults.add(fault, times)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _check_int(name: str, value: object, *, minimum: int | None = None) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return value
+
+
+def _check_str(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {value!r}")
+    return value
+
+
+def _check_seconds(name: str, value: object) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a number of seconds, got {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
+    return float(value)
+
+
+def _check_max_take(value: object) -> int | None:
+    return None if value is None else _check_int("max_take", value, minimum=1)
+
+
+def _check_token(token: object) -> str:
+    if token is None:
+        return "emu_" + secrets.token_urlsafe(16)
+    token = _check_str("token", token)
+    if not token or not token.isascii() or not token.isprintable() or " " in token:
+        raise ValueError("token must be a non-empty printable ASCII string without spaces")
+    return token
+
+
+def _check_domain(domain: object) -> str | None:
+    if domain is None:
+        return None
+    domain = _check_str("allowed_domain", domain)
+    if not domain or any(char in domain for char in "/: \t"):
+        raise ValueError(
+            f"allowed_domain must be a bare host name like 'app.example.com', got {domain!r}"
+        )
+    return domain.lower()
+
+
+def _check_host(host: object) -> str:
+    host = _check_str("host", host)
+    if host == "localhost":
+        # Bind and advertise the IPv4 loopback so clients never wait on an IPv6 attempt.
+        return "127.0.0.1"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is None or not address.is_loopback:
+        raise ValueError(f"host must be a loopback address or 'localhost', got {host!r}")
+    return str(address)
+
+
+def _check_port(port: object) -> int:
+    port = _check_int("port", port, minimum=0)
+    if port > 65_535:
+        raise ValueError(f"port must be <= 65535, got {port}")
+    return port
+
+
+def _check_status(status: object) -> int | None:
+    if status is None:
+        return None
+    status = _check_int("status", status)
+    if not 200 <= status <= 599:
+        raise ValueError(f"status must be an HTTP status from 200 to 599 or None, got {status}")
+    return status
+
+
+def _check_method(method: object) -> str | None:
+    if method is None:
+        return None
+    method = _check_str("method", method)
+    if not method.isalpha():
+        raise ValueError(f"method must be an HTTP method such as 'POST', got {method!r}")
+    return method.upper()
+
+
+def _retry_after_header(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if not value.strip():
+            raise ValueError("retry_after must not be an empty string")
+        return value
+    seconds = _check_seconds("retry_after", value)
+    return str(int(seconds)) if seconds.is_integer() else str(seconds)
+
+
+def _check_fault_body(status: int | None, body: object) -> object:
+    if body is None:
+        return None
+    if status is None:
+        raise ValueError("body needs a status: a processed request answers with its own body")
+    if not isinstance(body, dict | list | str):
+        raise TypeError(f"body must be a dict, a list or a str, got {type(body).__name__}")
+    if not isinstance(body, str):
+        try:
+            orjson.dumps(body)
+        except TypeError as exc:
+            raise TypeError(f"body must be JSON-serializable: {exc}") from None
+    return body
