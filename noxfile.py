@@ -17,7 +17,7 @@ nox.options.sessions = ["lint", "tests-latest", "tests-aiohttp313"]
 @nox.session
 def lint(session: nox.Session) -> None:
     """Run ruff and mypy --strict."""
-    session.install("-e", ".[lint,test,cli]")
+    session.install("-e", ".[lint,test,cli,bench]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
@@ -37,3 +37,10 @@ def tests_aiohttp313(session: nox.Session) -> None:
     session.install("-e", ".[test]", "aiohttp>=3.13,<3.14")
     session.run("python", "-c", "import aiohttp; print('aiohttp', aiohttp.__version__)")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run the benchmark suite (not part of the default sessions): ``nox -s bench``."""
+    session.install("-e", ".[bench,cli]")
+    session.run("python", "-m", "benchmarks", *session.posargs)

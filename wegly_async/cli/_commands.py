@@ -129,7 +129,13 @@ async def run_emulator(args: argparse.Namespace) -> int:
     from ..testing import WeglyEmulator
 
     with _usage_errors():
-        emulator = WeglyEmulator(host=args.host, port=args.port, token=args.token)
+        emulator = WeglyEmulator(
+            host=args.host,
+            port=args.port,
+            token=args.token,
+            latency=args.latency,
+            max_take=args.max_take,
+        )
         if args.chats < 0 or args.events < 0:
             raise ValueError("--chats and --events must be >= 0")
     async with emulator:

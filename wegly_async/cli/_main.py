@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--chats", type=int, default=3, help="chats to seed (default 3)")
     emulator.add_argument("--events", type=int, default=2000, help="events per chat (default 2000)")
     emulator.add_argument("--token", help="token the emulator accepts (default: random)")
+    emulator.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    emulator.add_argument("--max-take", type=int, help="cap every page at this many records")
 
     export = commands.add_parser("export", help="export chat timelines to files, resumably")
     export.add_argument("chat_ids", nargs="+", metavar="CHAT_ID")

@@ -1,0 +1,1 @@
+"""Benchmarks for wegly-async: run ``python -m benchmarks`` from the repository root."""

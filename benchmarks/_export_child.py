@@ -1,0 +1,30 @@
+"""Run one export in a fresh process and print its events/s and peak RSS as JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+
+
+async def main(base_url: str, token: str, chat_id: str, out: str) -> None:
+    """Export one chat and report what it cost."""
+    import wegly_async as wa
+    from wegly_async.export import export_timelines
+
+    rss_after_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    async with wa.WeglyClient(token, base_url=base_url) as client:
+        result = await export_timelines(client, [chat_id], out, take=100, concurrency=1)
+    report = {
+        "ok": result.ok,
+        "events": result.chats[0].events,
+        "seconds": result.seconds,
+        "rss_after_import_kb": rss_after_import,
+        "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    asyncio.run(main(*sys.argv[1:5]))

@@ -1,0 +1,147 @@
+"""Paging benchmark over the emulator on loopback: floors, our pager sequential and prefetching."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+import aiohttp
+import orjson
+
+import wegly_async as wa
+
+from ._common import EmulatorInfo, Row, best_of, emulator_process
+
+TAKE = 100
+
+
+def _url(emu: EmulatorInfo) -> str:
+    return f"{emu.base_url}/integrations/external/chats/{emu.chat_ids[0]}/timeline"
+
+
+async def _bytes_only(session: aiohttp.ClientSession, emu: EmulatorInfo, events: int) -> int:
+    headers = {"Authorization": f"Bearer {emu.token}"}
+    received = 0
+    for skip in range(0, events, TAKE):
+        params: dict[str, str | int] = {"skip": skip, "take": TAKE, "order": "asc"}
+        async with session.get(_url(emu), params=params, headers=headers) as resp:
+            received += len(await resp.read())
+    return received
+
+
+async def _raw_sequential(session: aiohttp.ClientSession, emu: EmulatorInfo) -> int:
+    headers = {"Authorization": f"Bearer {emu.token}"}
+    skip = total = 0
+    count = 0
+    while True:
+        params: dict[str, str | int] = {"skip": skip, "take": TAKE, "order": "asc"}
+        async with session.get(_url(emu), params=params, headers=headers) as resp:
+            page: Any = orjson.loads(await resp.read())
+        records = page["records"]
+        count += len(records)
+        skip += len(records)
+        total = page["total"]
+        if not records or skip >= total:
+            return count
+
+
+async def _raw_concurrent(session: aiohttp.ClientSession, emu: EmulatorInfo, width: int) -> int:
+    """Fetch every page with ``width`` requests in flight: the floor for a prefetching pager."""
+    headers = {"Authorization": f"Bearer {emu.token}"}
+    gate = asyncio.Semaphore(width)
+
+    async def fetch(skip: int) -> Any:
+        async with gate:
+            params: dict[str, str | int] = {"skip": skip, "take": TAKE, "order": "asc"}
+            async with session.get(_url(emu), params=params, headers=headers) as resp:
+                return orjson.loads(await resp.read())
+
+    first = await fetch(0)
+    rest = await asyncio.gather(*(fetch(s) for s in range(TAKE, first["total"], TAKE)))
+    return len(first["records"]) + sum(len(page["records"]) for page in rest)
+
+
+def _supports_prefetch() -> bool:
+    return "prefetch" in inspect.signature(wa.WeglyClient("t").chats.timeline).parameters
+
+
+async def _measure(latency: float, events: int, repeat: int) -> list[Row]:
+    label = f"{latency * 1000:.0f} ms latency, {events:,} events"
+    rows: list[Row] = []
+    async with emulator_process(chats=1, events=events, latency=latency) as emu:
+        async with aiohttp.ClientSession() as session:
+            t_bytes = await best_of(repeat, lambda: _bytes_only(session, emu, events))
+            t_raw = await best_of(repeat, lambda: _raw_sequential(session, emu))
+            t_raw8 = await best_of(repeat, lambda: _raw_concurrent(session, emu, 8))
+        async with wa.WeglyClient(emu.token, base_url=emu.base_url) as client:
+            chat = emu.chat_ids[0]
+
+            async def typed(**kwargs: Any) -> int:
+                return len(await client.chats.timeline(chat, take=TAKE, **kwargs).to_list())
+
+            async def raw() -> int:
+                return len([r async for r in client.chats.timeline(chat, take=TAKE).raw()])
+
+            t_seq = await best_of(repeat, typed)
+            t_seq_raw = await best_of(repeat, raw)
+            prefetch: dict[int, float] = {}
+            if _supports_prefetch():
+                for width in (4, 8):
+                    prefetch[width] = await best_of(repeat, lambda w=width: typed(prefetch=w))  # type: ignore[misc]
+
+    def rate(seconds: float) -> float:
+        return events / seconds
+
+    rows += [
+        Row("paging", f"bytes only, sequential ({label})", rate(t_bytes), "events/s"),
+        Row("paging", f"raw aiohttp + orjson, sequential ({label})", rate(t_raw), "events/s"),
+        Row("paging", f"raw aiohttp + orjson, 8 in flight ({label})", rate(t_raw8), "events/s"),
+        Row(
+            "paging",
+            f"pager typed, sequential ({label})",
+            rate(t_seq),
+            "events/s",
+            ratio=t_raw / t_seq,
+            baseline="raw aiohttp + orjson sequential",
+        ),
+        Row(
+            "paging",
+            f"pager raw(), sequential ({label})",
+            rate(t_seq_raw),
+            "events/s",
+            ratio=t_raw / t_seq_raw,
+            baseline="raw aiohttp + orjson sequential",
+        ),
+    ]
+    for width, seconds in prefetch.items():
+        rows.append(
+            Row(
+                "paging",
+                f"pager typed, prefetch={width} ({label})",
+                rate(seconds),
+                "events/s",
+                ratio=t_seq / seconds,
+                baseline="pager sequential",
+            )
+        )
+        if width == 8:
+            rows.append(
+                Row(
+                    "paging",
+                    f"pager typed, prefetch=8 vs raw 8 in flight ({label})",
+                    rate(seconds),
+                    "events/s",
+                    ratio=t_raw8 / seconds,
+                    baseline="raw aiohttp + orjson, 8 in flight",
+                )
+            )
+    return rows
+
+
+async def run(quick: bool) -> list[Row]:
+    """Page a chat at 0 ms and 20 ms of server latency."""
+    repeat = 2 if quick else 3
+    rows = await _measure(0.0, 5_000 if quick else 20_000, repeat)
+    rows += await _measure(0.020, 2_000 if quick else 5_000, repeat)
+    return rows
