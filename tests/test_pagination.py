@@ -192,3 +192,11 @@ def test_seen_ids_without_window_remembers_everything() -> None:
         seen.add(str(n))
     assert not seen.add("0")
     assert len(seen) == 1000
+
+
+async def test_raw_pages_use_the_given_empty_window_not_a_new_unbounded_one() -> None:
+    fake = FakeTimeline(50)
+    seen = SeenIds(window=5)
+    ids = [r["id"] async for page in fake.pager(take=10).raw_pages(seen=seen) for r in page.records]
+    assert len(ids) == 50
+    assert len(seen) == 5  # the caller's window did the remembering, and stayed bounded

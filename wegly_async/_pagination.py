@@ -136,7 +136,10 @@ class TimelinePager:
     ) -> AsyncIterator[RawPage]:
         """Yield pages of raw records, optionally resuming at ``skip`` with ids already ``seen``."""
         start = self._skip if skip is None else skip
-        async for page, _ in self._fetch_pages(start, seen or SeenIds(self._dedupe_window)):
+        # Not ``seen or ...``: an empty SeenIds is falsy, and must still be the one used.
+        if seen is None:
+            seen = SeenIds(self._dedupe_window)
+        async for page, _ in self._fetch_pages(start, seen):
             yield page
 
     async def to_list(self) -> list[TimelineEvent]:
