@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -18,15 +19,28 @@ def decode(records: list[dict[str, Any]]) -> list[wa.TimelineEvent]:
 class FakeTimeline:
     """Serve ``events[skip:skip+take]`` like the API, with knobs for its hazards."""
 
-    def __init__(self, count: int, *, max_take: int | None = None, total_bias: int = 0) -> None:
+    def __init__(
+        self, count: int, *, max_take: int | None = None, total_bias: int = 0, delay: float = 0.0
+    ) -> None:
         self.events: list[dict[str, Any]] = [{"id": f"e{n:05d}"} for n in range(count)]
         self.max_take = max_take
         self.total_bias = total_bias
         self.calls: list[tuple[int, int]] = []
         self.before_fetch: list[int] = []  # insert this many events at the front before a call
+        self.delay = delay
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.finished = 0
 
     async def fetch(self, skip: int, take: int) -> FetchedPage:
         self.calls.append((skip, take))
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay)
+        finally:
+            self.in_flight -= 1
+        self.finished += 1
         if self.before_fetch:
             for n in range(self.before_fetch.pop(0)):
                 self.events.insert(0, {"id": f"new{len(self.calls)}-{n}"})
@@ -34,8 +48,8 @@ class FakeTimeline:
         records = self.events[skip : skip + served]
         return FetchedPage(total=len(self.events) + self.total_bias, records=records, decode=decode)
 
-    def pager(self, *, skip: int = 0, take: int = 10) -> TimelinePager:
-        return TimelinePager(self.fetch, skip=skip, take=take)
+    def pager(self, *, skip: int = 0, take: int = 10, prefetch: int = 1) -> TimelinePager:
+        return TimelinePager(self.fetch, skip=skip, take=take, prefetch=prefetch)
 
 
 def test_cursor_advances_by_records_received_not_by_take() -> None:
@@ -200,3 +214,98 @@ async def test_raw_pages_use_the_given_empty_window_not_a_new_unbounded_one() ->
     ids = [r["id"] async for page in fake.pager(take=10).raw_pages(seen=seen) for r in page.records]
     assert len(ids) == 50
     assert len(seen) == 5  # the caller's window did the remembering, and stayed bounded
+
+
+@pytest.mark.parametrize("prefetch", [2, 4, 8])
+async def test_prefetch_yields_every_event_in_order(prefetch: int) -> None:
+    fake = FakeTimeline(95, delay=0.001)
+    events = await fake.pager(take=10, prefetch=prefetch).to_list()
+    assert [e.id for e in events] == [e["id"] for e in fake.events]
+
+
+async def test_prefetch_keeps_several_requests_in_flight_but_never_more_than_asked() -> None:
+    fake = FakeTimeline(200, delay=0.005)
+    await fake.pager(take=10, prefetch=4).to_list()
+    assert fake.max_in_flight == 4
+    assert len(fake.calls) == 20  # no request beyond the total
+
+
+async def test_prefetch_refills_without_waiting_for_the_reader() -> None:
+    fake = FakeTimeline(100, delay=0.001)
+    pages = fake.pager(take=10, prefetch=3).pages()
+    await anext(pages)
+    await anext(pages)  # asking for a second page starts the speculation
+    await asyncio.sleep(0.05)  # the reader dawdles; answers arrive meanwhile
+    # Two pages read, then 3 in flight that completed and 3 more, at most, waiting.
+    assert 2 + 3 <= len(fake.calls) <= 2 + 3 + 3
+    await pages.aclose()
+
+
+async def test_prefetch_fills_the_gaps_of_short_pages() -> None:
+    fake = FakeTimeline(103, max_take=7, delay=0.001)
+    events = await fake.pager(take=10, prefetch=4).to_list()
+    assert [e.id for e in events] == [e["id"] for e in fake.events]
+
+
+async def test_prefetch_with_inserts_never_repeats_an_event() -> None:
+    fake = FakeTimeline(60, delay=0.001)
+    fake.before_fetch = [0, 3, 0, 5]
+    originals = {e["id"] for e in fake.events}
+    ids = [e.id for e in await fake.pager(take=10, prefetch=4).to_list()]
+    assert len(ids) == len(set(ids))
+    assert originals <= set(ids)  # inserts shift offsets forward: nothing old is skipped
+
+
+async def test_prefetch_stops_on_a_total_that_is_too_high() -> None:
+    fake = FakeTimeline(30, total_bias=+25, delay=0.001)
+    events = await fake.pager(take=10, prefetch=4).to_list()
+    assert len(events) == 30
+
+
+async def test_leaving_a_prefetching_loop_cancels_requests_in_flight() -> None:
+    fake = FakeTimeline(1000, delay=0.01)
+    pages = fake.pager(take=10, prefetch=8).pages()
+    await anext(pages)
+    await anext(pages)  # speculation runs from the second page on
+    await pages.aclose()
+    await asyncio.sleep(0.03)
+    assert fake.in_flight == 0
+    assert fake.finished < len(fake.calls)  # the cancelled ones never finished
+
+
+async def test_prefetch_errors_surface_in_order() -> None:
+    fake = FakeTimeline(100, delay=0.001)
+    real_fetch = fake.fetch
+
+    async def flaky(skip: int, take: int) -> FetchedPage:
+        if skip == 30:
+            raise wa.APIConnectionError("boom", method="GET", url="u")
+        return await real_fetch(skip, take)
+
+    seen: list[str] = []
+
+    async def read_all() -> None:
+        async for event in TimelinePager(flaky, skip=0, take=10, prefetch=4):
+            seen.append(event.id)
+
+    with pytest.raises(wa.APIConnectionError):
+        await read_all()
+    assert seen == [f"e{n:05d}" for n in range(30)]
+
+
+async def test_prefetch_makes_no_extra_request_when_the_reader_stops_after_one_page() -> None:
+    fake = FakeTimeline(500, delay=0.001)
+    pages = fake.pager(take=10, prefetch=8).pages()
+    await anext(pages)
+    await asyncio.sleep(0.02)
+    await pages.aclose()
+    assert fake.calls == [(0, 10)]
+
+
+async def test_prefetch_against_a_capped_server_realigns_and_wastes_little() -> None:
+    fake = FakeTimeline(140, max_take=7, delay=0.001)
+    events = await fake.pager(take=50, prefetch=4).to_list()
+    assert [e.id for e in events] == [e["id"] for e in fake.events]
+    skips = [skip for skip, _ in fake.calls]
+    assert all(skip % 7 == 0 for skip in skips)  # every request starts where a page will
+    assert len(skips) <= 140 // 7 + 4

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -101,15 +103,22 @@ class TimelinePager:
     """
 
     def __init__(
-        self, fetch: FetchPage, *, skip: int, take: int, dedupe_window: int | None = None
+        self,
+        fetch: FetchPage,
+        *,
+        skip: int,
+        take: int,
+        prefetch: int = 1,
+        dedupe_window: int | None = None,
     ) -> None:
         self._fetch = fetch
         self._skip = skip
         self._take = take
+        self._prefetch = prefetch
         self._dedupe_window = dedupe_window
 
     def __repr__(self) -> str:
-        return f"<TimelinePager skip={self._skip} take={self._take}>"
+        return f"<TimelinePager skip={self._skip} take={self._take} prefetch={self._prefetch}>"
 
     def __aiter__(self) -> AsyncIterator[TimelineEvent]:
         return self._events()
@@ -150,19 +159,125 @@ class TimelinePager:
         self, skip: int, seen: SeenIds
     ) -> AsyncIterator[tuple[RawPage, Callable[[list[dict[str, Any]]], list[TimelineEvent]]]]:
         cursor = OffsetCursor(skip=skip, take=self._take)
-        first = True
-        while not cursor.done:
-            page_skip = cursor.skip
-            fetched = await self._fetch(page_skip, cursor.take)
-            cursor.advance(len(fetched.records), fetched.total)
-            fresh = [record for record in fetched.records if seen.add(record["id"])]
-            if fresh or first:
-                page = RawPage(
-                    total=fetched.total,
-                    records=fresh,
-                    skip=page_skip,
-                    take=cursor.take,
-                    next_skip=cursor.skip,
-                )
-                yield page, fetched.decode
-            first = False
+        prefetcher = _Prefetcher(self._fetch, skip, self._take, self._prefetch)
+        try:
+            first = True
+            while not cursor.done:
+                page_skip = cursor.skip
+                asked, fetched = await prefetcher.page_at(page_skip)
+                cursor.advance(len(fetched.records), fetched.total)
+                fresh = [record for record in fetched.records if seen.add(record["id"])]
+                if fresh or first:
+                    page = RawPage(
+                        total=fetched.total,
+                        records=fresh,
+                        skip=page_skip,
+                        take=asked,
+                        next_skip=cursor.skip,
+                    )
+                    yield page, fetched.decode
+                first = False
+        finally:
+            await prefetcher.aclose()
+
+
+class _Prefetcher:
+    """Keep up to ``width`` page requests in flight ahead of the reader, handing pages out in order.
+
+    Requests go out at speculative offsets ``take`` apart and are refilled as soon as any
+    answer arrives; a short answer (a server capping ``take``) gets its gap requested at
+    once and narrows the stride to what the server really returns. At most ``width``
+    requests are in flight and at most ``width`` answers wait for the reader. Speculation
+    starts when the reader asks for a second page, so a loop that stops after the first
+    page (a bot reading the newest messages) costs no extra request.
+    """
+
+    def __init__(self, fetch: FetchPage, start: int, take: int, width: int) -> None:
+        self._fetch = fetch
+        self._take = take
+        self._width = width
+        self._stride = take
+        self._next = start
+        self._limit: int | None = None  # the latest total: no speculation past it
+        self._pages: dict[int, tuple[int, asyncio.Task[FetchedPage]]] = {}
+        self._reads = 0
+        self._reader_at = start
+        self._closed = False
+
+    async def page_at(self, offset: int) -> tuple[int, FetchedPage]:
+        """Return the page starting at ``offset`` and the take it was asked with."""
+        self._reads += 1
+        self._reader_at = offset
+        if self._width <= 1:
+            return self._take, await self._fetch(offset, self._take)
+        for start in [start for start in self._pages if start < offset]:
+            # Behind the reader (a server that returned more than asked): never needed.
+            self._pages.pop(start)[1].cancel()
+        entry = self._pages.get(offset) or self._spawn(offset, self._gap_at(offset))
+        self._fill()
+        take, task = entry
+        try:
+            page = await task
+        finally:
+            # Counted as in flight, then as waiting, until the reader has it.
+            self._pages.pop(offset, None)
+        self._fill()
+        return take, page
+
+    async def aclose(self) -> None:
+        """Cancel every request still in flight and wait for them to end."""
+        self._closed = True
+        tasks = [task for _, task in self._pages.values()]
+        self._pages.clear()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+
+    def _gap_at(self, offset: int) -> int:
+        later = [start for start in self._pages if start > offset]
+        return min(self._take, min(later) - offset) if later else self._take
+
+    def _spawn(self, offset: int, take: int) -> tuple[int, asyncio.Task[FetchedPage]]:
+        task = asyncio.ensure_future(self._fetch(offset, take))
+        entry = (take, task)
+        if self._width > 1:
+            task.add_done_callback(lambda done: self._on_done(offset, take, done))
+        self._pages[offset] = entry
+        # A capped server answers ``stride`` records whatever ``take`` asks.
+        self._next = max(self._next, offset + min(take, self._stride))
+        return entry
+
+    def _on_done(self, offset: int, take: int, task: asyncio.Task[FetchedPage]) -> None:
+        if self._closed or task.cancelled() or task.exception() is not None:
+            return
+        page = task.result()
+        self._limit = page.total
+        received = len(page.records)
+        if 0 < received < take:
+            # The server capped the page: learn its real page size.
+            self._stride = min(self._stride, received)
+            if offset == self._reader_at:
+                self._realign(offset + received)
+        self._fill()
+
+    def _realign(self, frontier: int) -> None:
+        """Drop speculation laid out with an old stride and go on from ``frontier``."""
+        stride = self._stride
+        for start in [s for s in self._pages if s > frontier and (s - frontier) % stride]:
+            self._pages.pop(start)[1].cancel()
+        self._next = frontier
+
+    def _fill(self) -> None:
+        if self._width <= 1 or self._limit is None or self._closed or self._reads < 2:
+            return
+        tasks = [task for _, task in self._pages.values()]
+        in_flight = sum(not task.done() for task in tasks)
+        waiting = len(tasks) - in_flight
+        while in_flight < self._width and waiting < self._width and self._next < self._limit:
+            if self._next in self._pages:
+                self._next += min(self._pages[self._next][0], self._stride)
+                continue
+            self._spawn(self._next, self._take)
+            in_flight += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from .._constants import DEFAULT_PAGE_SIZE
+from .._constants import DEFAULT_PAGE_SIZE, DEFAULT_PREFETCH
 from .._convert import (
     ResponseContext,
     encode_json,
@@ -186,10 +186,13 @@ class ChatsResource:
         take: int = DEFAULT_PAGE_SIZE,
         skip: int = 0,
         search: str | None = None,
+        prefetch: int = DEFAULT_PREFETCH,
     ) -> TimelinePager:
         """Return a pager over the chat's timeline events, oldest first unless ``order="desc"``.
 
-        Nothing is requested until the pager is iterated; bad arguments raise here.
+        ``prefetch`` keeps that many page requests in flight ahead of the reader (events
+        still come strictly in order). Nothing is requested until the pager is iterated;
+        bad arguments raise here.
         """
         path = f"/chats/{check_chat_id(chat_id)}/timeline"
         params: dict[str, str | int] = {"order": _check_order(order).value}
@@ -199,6 +202,7 @@ class ChatsResource:
             params["search"] = search
         check_int(take, "take", minimum=1)
         check_int(skip, "skip", minimum=0)
+        check_int(prefetch, "prefetch", minimum=1)
 
         async def fetch(page_skip: int, page_take: int) -> FetchedPage:
             query = {**params, "skip": page_skip, "take": page_take}
@@ -211,7 +215,7 @@ class ChatsResource:
 
             return FetchedPage(total=total, records=records, decode=decode)
 
-        return TimelinePager(fetch, skip=skip, take=take)
+        return TimelinePager(fetch, skip=skip, take=take, prefetch=prefetch)
 
     async def _send_json(self, chat_id: str, payload: dict[str, Any]) -> SendResult:
         path = f"/chats/{check_chat_id(chat_id)}/messages"
