@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import csv
 import io
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, Protocol
+from typing import Any, BinaryIO, Literal, Protocol, TypeVar
 
 import attrs
 import orjson
@@ -43,6 +44,7 @@ __all__ = [
 ]
 
 ExportFormat = Literal["jsonl", "csv"]
+T = TypeVar("T")
 
 CSV_COLUMNS = (
     "event_id",
@@ -153,10 +155,11 @@ async def export_timelines(
     check_int(take, "take", minimum=1)
     check_int(concurrency, "concurrency", minimum=1)
     out = Path(out_dir)
+    _check_out_dir(out)
     files = [_ChatFile(out, chat_id, format, order_value.value, fsync) for chat_id in ids]
     for chat_file in files:
         chat_file.check_checkpoint()
-    (out / CHECKPOINT_DIR).mkdir(parents=True, exist_ok=True)
+    _make_out_dir(out)
 
     started = time.perf_counter()
     results: dict[str, ChatExport] = {}
@@ -169,9 +172,24 @@ async def export_timelines(
             if progress is not None:
                 progress.chat_finished(result)
 
-    await asyncio.gather(*(worker() for _ in range(min(concurrency, len(files)))))
+    # A TaskGroup, not gather: if one worker fails, the others are cancelled, not left writing.
+    async with asyncio.TaskGroup() as group:
+        for _ in range(min(concurrency, len(files))):
+            group.create_task(worker())
     chats = [results[chat_id] for chat_id in ids]
     return ExportResult(chats=chats, seconds=time.perf_counter() - started)
+
+
+def _check_out_dir(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out_dir must be a directory, and {out} is a file")
+
+
+def _make_out_dir(out: Path) -> None:
+    try:
+        (out / CHECKPOINT_DIR).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot use {out} as the output directory: {exc}") from exc
 
 
 def _as_list(chat_ids: Iterable[str]) -> list[str]:
@@ -189,29 +207,44 @@ async def _export_chat(
 ) -> ChatExport:
     written = 0
     try:
-        state = await asyncio.to_thread(chat_file.open)
+        state = await _in_thread(chat_file.load)
+        pager = client.chats.timeline(chat_file.chat_id, order=order, take=take)
+        seen = SeenIds(_DEDUPE_WINDOW, initial=tuple(state.recent_ids))
         try:
-            pager = client.chats.timeline(chat_file.chat_id, order=order, take=take)
-            seen = SeenIds(_DEDUPE_WINDOW, initial=tuple(state.recent_ids))
-            first = True
-            async for page in pager.raw_pages(skip=state.skip, seen=seen):
-                if first and progress is not None:
-                    progress.chat_started(chat_file.chat_id, events=state.events, total=page.total)
-                first = False
-                await asyncio.to_thread(chat_file.commit, page.records, page.next_skip)
-                written += len(page.records)
-                if progress is not None and page.records:
-                    progress.chat_advanced(
-                        chat_file.chat_id,
-                        written=len(page.records),
-                        events=chat_file.state.events,
-                        total=page.total,
-                    )
+            async with contextlib.aclosing(pager.raw_pages(skip=state.skip, seen=seen)) as pages:
+                async for page in pages:
+                    if not chat_file.is_open:
+                        # Only once the server answered: a chat that fails at once leaves no file.
+                        await _in_thread(chat_file.open)
+                        if progress is not None:
+                            progress.chat_started(
+                                chat_file.chat_id, events=state.events, total=page.total
+                            )
+                    await _in_thread(chat_file.commit, page.records, page.next_skip)
+                    written += len(page.records)
+                    if progress is not None and page.records:
+                        progress.chat_advanced(
+                            chat_file.chat_id,
+                            written=len(page.records),
+                            events=chat_file.events,
+                            total=page.total,
+                        )
         finally:
             chat_file.close()
     except (WeglyError, OSError) as exc:
         return ChatExport(chat_file.chat_id, chat_file.path, written, chat_file.events, exc)
     return ChatExport(chat_file.chat_id, chat_file.path, written, chat_file.events)
+
+
+async def _in_thread(func: Callable[..., T], *args: Any) -> T:
+    """Run file work in a thread; if cancelled, let it finish before the file is closed."""
+    task = asyncio.ensure_future(asyncio.to_thread(func, *args))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await task
+        raise
 
 
 @attrs.define
@@ -296,8 +329,13 @@ class _ChatFile:
                 f"chat {self.chat_id}: unreadable checkpoint {self.checkpoint_path}: {exc}"
             ) from exc
 
-    def open(self) -> _Checkpoint:
-        """Open the data file at its last committed size, or afresh when there is no checkpoint."""
+    @property
+    def is_open(self) -> bool:
+        """Return whether the data file is open for writing."""
+        return self._file is not None
+
+    def load(self) -> _Checkpoint:
+        """Read where an earlier run stopped, or start afresh when nothing usable is on disk."""
         existing = self._read_checkpoint()
         resumable = (
             existing is not None
@@ -306,10 +344,16 @@ class _ChatFile:
         )
         if resumable and existing is not None:
             self.state = existing
-            handle = open(self.path, "r+b")  # noqa: SIM115 (closed in close())
         else:
             # No checkpoint, or a data file shorter than it promises: start the chat afresh.
             self.state = _Checkpoint(format=self._format, order=self._order)
+        return self.state
+
+    def open(self) -> None:
+        """Open the data file at the loaded checkpoint's size, cutting off anything past it."""
+        if self.state.size and self.path.exists():
+            handle = open(self.path, "r+b")  # noqa: SIM115 (closed in close())
+        else:
             handle = open(self.path, "w+b")  # noqa: SIM115 (closed in close())
         self._file = handle
         # Anything past the committed size is a page that never got its checkpoint.
@@ -318,7 +362,6 @@ class _ChatFile:
         if self.state.size == 0 and self._format == "csv":
             self._write(_csv_lines([list(CSV_COLUMNS)]))
         self._write_checkpoint()
-        return self.state
 
     def commit(self, records: list[dict[str, Any]], next_skip: int) -> None:
         """Append one page of records, then record the new offset in the checkpoint."""
@@ -359,7 +402,8 @@ class _ChatFile:
 
 def _csv_lines(rows: Iterable[list[Any]]) -> bytes:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    # RFC 4180's CRLF: with "\n" alone, csv leaves a field holding a bare "\r" unquoted.
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
     return buffer.getvalue().encode("utf-8")
 
 

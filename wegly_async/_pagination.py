@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import attrs
@@ -128,13 +128,13 @@ class TimelinePager:
             for event in page.records:
                 yield event
 
-    async def pages(self) -> AsyncIterator[TimelinePage]:
+    async def pages(self) -> AsyncGenerator[TimelinePage, None]:
         """Yield the timeline page by page: the first always, later ones when they add events."""
         async for page, decode in self._fetch_pages(self._skip, SeenIds(self._dedupe_window)):
             records = decode(page.records) if page.records else []
             yield TimelinePage(total=page.total, records=records, skip=page.skip, take=page.take)
 
-    async def raw(self) -> AsyncIterator[dict[str, Any]]:
+    async def raw(self) -> AsyncGenerator[dict[str, Any], None]:
         """Yield every event as the server sent it (unknown fields kept), without decoding."""
         async for page in self.raw_pages():
             for record in page.records:
@@ -142,7 +142,7 @@ class TimelinePager:
 
     async def raw_pages(
         self, *, skip: int | None = None, seen: SeenIds | None = None
-    ) -> AsyncIterator[RawPage]:
+    ) -> AsyncGenerator[RawPage, None]:
         """Yield pages of raw records, optionally resuming at ``skip`` with ids already ``seen``."""
         start = self._skip if skip is None else skip
         # Not ``seen or ...``: an empty SeenIds is falsy, and must still be the one used.
