@@ -138,6 +138,14 @@ async def run_emulator(args: argparse.Namespace) -> int:
         )
         if args.chats < 0 or args.events < 0:
             raise ValueError("--chats and --events must be >= 0")
+    # Handlers first: a Ctrl-C right after the banner must still stop the server cleanly.
+    stop = _stop_on_signals()
+    try:
+        await emulator.start()
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
+        ) from exc
     async with emulator:
         chat_ids = [
             emulator.create_chat(events=args.events, seed=n) for n in range(1, args.chats + 1)
@@ -148,14 +156,15 @@ async def run_emulator(args: argparse.Namespace) -> int:
         for chat_id in chat_ids:
             print(f"chat {chat_id} ({args.events} events)")
         print("Ctrl-C to stop.", flush=True)
-        await _wait_for_stop()
+        await stop.wait()
     return EXIT_OK
 
 
-async def _wait_for_stop() -> None:
+def _stop_on_signals() -> asyncio.Event:
+    """Return an event that SIGINT or SIGTERM sets."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
+    return stop

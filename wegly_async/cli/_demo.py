@@ -27,6 +27,12 @@ async def run_demo(args: argparse.Namespace) -> int:
     if args.chats < 1 or args.events < 1:
         raise UsageError("--chats and --events must be >= 1")
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="wegly-demo-"))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"--out {out}: cannot use it as a directory ({exc.strerror or exc})"
+        ) from exc
     async with WeglyEmulator() as emulator:
         started = time.perf_counter()
         chat_ids = [
