@@ -7,10 +7,18 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import cattrs
 import pytest
 
 import wegly_async as wa
-from wegly_async._convert import converter, encode_json, parse_datetime, parse_response
+from wegly_async._convert import (
+    configure_converter,
+    converter,
+    encode_json,
+    parse_datetime,
+    parse_response,
+)
+from wegly_async.testing import WeglyEmulator
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -256,3 +264,47 @@ def test_encode_json_drops_top_level_none_and_encodes_enums() -> None:
 def test_template_field_rejects_bad_values(kwargs: dict[str, Any], error: type[Exception]) -> None:
     with pytest.raises(error):
         wa.TemplateField(**kwargs)
+
+
+def test_the_fast_decoder_builds_the_same_objects_as_cattrs_generic_one() -> None:
+    reference = cattrs.Converter(detailed_validation=False)
+    configure_converter(reference, inline_models=False)
+    emulator = WeglyEmulator()
+    chat_id = emulator.create_chat(events=3000, seed=11)
+    records = emulator.events(chat_id)
+    fast = [converter.structure(record, wa.TimelineEvent) for record in records]
+    slow = [reference.structure(record, wa.TimelineEvent) for record in records]
+    assert fast == slow
+    # The history covers what the fast path special-cases.
+    messages = [event.message for event in fast if event.message is not None]
+    assert any(m.quoted_message is not None for m in messages)
+    assert any(m.reactions for m in messages)
+    assert any(m.type is None for m in messages)  # the reduced shape
+    assert any(m.type is not None and not m.type.is_known for m in messages)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"id": 1},
+        {"id": "m", "from_me": "false"},
+        {"id": "m", "history_phase": "2"},
+        {"id": "m", "history_phase": 2.5},
+        {"id": "m", "reactions": {}},
+        {"id": "m", "agent": [1]},
+        {"id": "m", "quoted_message": "m0"},
+        {"id": "m", "content_payload": []},
+        {"id": "m", "type": ["text"]},
+    ],
+)
+def test_the_fast_decoder_rejects_what_the_reference_rejects(record: dict[str, Any]) -> None:
+    reference = cattrs.Converter(detailed_validation=False)
+    configure_converter(reference, inline_models=False)
+    with pytest.raises((TypeError, ValueError)):
+        converter.structure(record, wa.Message)
+    with pytest.raises((TypeError, ValueError)):
+        reference.structure(record, wa.Message)
+
+
+def test_an_integral_float_is_read_as_an_int() -> None:
+    assert converter.structure({"id": "m", "history_phase": 2.0}, wa.Message).history_phase == 2
