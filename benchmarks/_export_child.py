@@ -4,8 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import resource
 import sys
+
+
+def peak_rss_kb() -> int:
+    """Return this process's own peak RSS in KiB.
+
+    Not ``resource.getrusage``: on Linux ``ru_maxrss`` keeps the parent's size across
+    fork and exec, so a child started by a big process would report the parent's peak.
+    ``VmHWM`` is the high-water mark of this process's own memory.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 async def main(base_url: str, token: str, chat_id: str, out: str) -> None:
@@ -13,7 +26,7 @@ async def main(base_url: str, token: str, chat_id: str, out: str) -> None:
     import wegly_async as wa
     from wegly_async.export import export_timelines
 
-    rss_after_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_after_import = peak_rss_kb()
     async with wa.WeglyClient(token, base_url=base_url) as client:
         result = await export_timelines(client, [chat_id], out, take=100, concurrency=1)
     report = {
@@ -21,7 +34,7 @@ async def main(base_url: str, token: str, chat_id: str, out: str) -> None:
         "events": result.chats[0].events,
         "seconds": result.seconds,
         "rss_after_import_kb": rss_after_import,
-        "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "peak_rss_kb": peak_rss_kb(),
     }
     print(json.dumps(report))
 

@@ -77,18 +77,20 @@ async def _measure(latency: float, events: int, repeat: int) -> list[Row]:
         async with wa.WeglyClient(emu.token, base_url=emu.base_url) as client:
             chat = emu.chat_ids[0]
 
-            async def typed(**kwargs: Any) -> int:
-                return len(await client.chats.timeline(chat, take=TAKE, **kwargs).to_list())
+            async def typed(prefetch: int = 1) -> int:
+                pager = client.chats.timeline(chat, take=TAKE, prefetch=prefetch)
+                return len(await pager.to_list())
 
             async def raw() -> int:
-                return len([r async for r in client.chats.timeline(chat, take=TAKE).raw()])
+                pager = client.chats.timeline(chat, take=TAKE, prefetch=1)
+                return len([r async for r in pager.raw()])
 
             t_seq = await best_of(repeat, typed)
             t_seq_raw = await best_of(repeat, raw)
             prefetch: dict[int, float] = {}
             if _supports_prefetch():
                 for width in (4, 8):
-                    prefetch[width] = await best_of(repeat, lambda w=width: typed(prefetch=w))  # type: ignore[misc]
+                    prefetch[width] = await best_of(repeat, lambda w=width: typed(w))  # type: ignore[misc]
 
     def rate(seconds: float) -> float:
         return events / seconds

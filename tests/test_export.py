@@ -23,6 +23,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from export_oracles import expected_csv_row
 
 import wegly_async as wa
 from wegly_async.export import CSV_COLUMNS, ChatExport, ExportResult, export_timelines
@@ -92,43 +93,6 @@ def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert rows, f"{path.name} has no header"
     return rows[0], rows[1:]
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def expected_csv_row(event: dict[str, Any]) -> list[str]:
-    """The flat row of one event, mapped independently of the exporter."""
-    message = event.get("message") or {}
-    media = message.get("media") or {}
-    call = message.get("call") or {}
-    quoted = message.get("quoted_message") or {}
-    values = {
-        "event_id": event["id"],
-        "event_type": event.get("event_type"),
-        "event_at": event.get("event_at"),
-        "message_id": message.get("id"),
-        "type": message.get("type"),
-        "origin": message.get("origin"),
-        "from_me": message.get("from_me"),
-        "status": message.get("status"),
-        "body_text": message.get("body_text"),
-        "media_url": media.get("url"),
-        "media_mime_type": media.get("mime_type"),
-        "media_file_name": media.get("file_name"),
-        "call_status": call.get("status"),
-        "call_direction": call.get("direction"),
-        "call_duration_ms": call.get("duration_ms"),
-        "quoted_message_id": quoted.get("id"),
-        "reaction_count": len(message.get("reactions") or []),
-    }
-    assert tuple(values) == CSV_COLUMNS
-    return [_cell(value) for value in values.values()]
 
 
 def assert_csv_exact(path: Path, expected: list[dict[str, Any]]) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 import pytest
+from export_oracles import expected_csv_row
 
 from wegly_async.export import CSV_COLUMNS
 from wegly_async.testing import WeglyEmulator
@@ -59,41 +60,6 @@ def assert_jsonl_exact(path: Path, expected: list[dict[str, Any]]) -> None:
     assert len(ids) == len(set(ids)), "duplicate event ids in the export"
     assert ids == [event["id"] for event in expected], "events missing, extra or out of order"
     assert [typed(r) for r in records] == [typed(e) for e in expected]
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def expected_csv_row(event: dict[str, Any]) -> list[str]:
-    message = event.get("message") or {}
-    media = message.get("media") or {}
-    call = message.get("call") or {}
-    quoted = message.get("quoted_message") or {}
-    values = [
-        event["id"],
-        event.get("event_type"),
-        event.get("event_at"),
-        message.get("id"),
-        message.get("type"),
-        message.get("origin"),
-        message.get("from_me"),
-        message.get("status"),
-        message.get("body_text"),
-        media.get("url"),
-        media.get("mime_type"),
-        media.get("file_name"),
-        call.get("status"),
-        call.get("direction"),
-        call.get("duration_ms"),
-        quoted.get("id"),
-        len(message.get("reactions") or []),
-    ]
-    return [_cell(value) for value in values]
 
 
 def csv_text(events: list[dict[str, Any]]) -> str:
