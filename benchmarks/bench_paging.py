@@ -77,13 +77,19 @@ async def _measure(latency: float, events: int, repeat: int) -> list[Row]:
         async with wa.WeglyClient(emu.token, base_url=emu.base_url) as client:
             chat = emu.chat_ids[0]
 
+            # Count and drop each event, as the floors do: a list of every event would add
+            # garbage-collector work that the floors never pay (measured: -40% at 0 ms).
             async def typed(prefetch: int = 1) -> int:
-                pager = client.chats.timeline(chat, take=TAKE, prefetch=prefetch)
-                return len(await pager.to_list())
+                count = 0
+                async for _ in client.chats.timeline(chat, take=TAKE, prefetch=prefetch):
+                    count += 1
+                return count
 
             async def raw() -> int:
-                pager = client.chats.timeline(chat, take=TAKE, prefetch=1)
-                return len([r async for r in pager.raw()])
+                count = 0
+                async for _ in client.chats.timeline(chat, take=TAKE, prefetch=1).raw():
+                    count += 1
+                return count
 
             t_seq = await best_of(repeat, typed)
             t_seq_raw = await best_of(repeat, raw)
