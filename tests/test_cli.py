@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -79,9 +78,9 @@ async def arun_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[WeglyEmulator]:
-    async with WeglyEmulator() as emulator:
-        yield emulator
+def emu(wegly_emulator: WeglyEmulator) -> WeglyEmulator:
+    """Use the fixture our pytest plugin gives every user."""
+    return wegly_emulator
 
 
 @pytest.fixture

@@ -46,9 +46,9 @@ def _no_wegly_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[WeglyEmulator]:
-    async with WeglyEmulator() as emulator:
-        yield emulator
+def emu(wegly_emulator: WeglyEmulator) -> WeglyEmulator:
+    """Use the fixture our pytest plugin gives every user."""
+    return wegly_emulator
 
 
 @pytest.fixture
