@@ -83,7 +83,7 @@ def _from_epoch(value: float) -> datetime:
 
 
 def _structure_datetime(value: object, _: type) -> datetime:
-    return parse_datetime(value)
+    return _cached_datetime(value)
 
 
 def _open_enums(base: type[OpenStrEnum]) -> list[type[OpenStrEnum]]:
@@ -362,6 +362,10 @@ class ResponseContext:
             reason, status_code=self.status, method=self.method, url=self.url, body=self.content
         )
 
+    def shape_error(self, cls: type, exc: Exception) -> InvalidResponseError:
+        """Return an InvalidResponseError for a body that does not fit ``cls``."""
+        return self.error(f"unexpected shape for {cls.__name__} ({type(exc).__name__}: {exc})")
+
 
 def _json_object(ctx: ResponseContext) -> dict[str, Any]:
     try:
@@ -380,9 +384,7 @@ def parse_response(content: bytes, cls: type[T], *, status: int, method: str, ur
     try:
         return converter.structure(data, cls)
     except _STRUCTURE_ERRORS as exc:
-        raise ctx.error(
-            f"unexpected shape for {cls.__name__} ({type(exc).__name__}: {exc})"
-        ) from exc
+        raise ctx.shape_error(cls, exc) from exc
 
 
 def parse_envelope(ctx: ResponseContext) -> tuple[int, list[dict[str, Any]]]:
@@ -406,6 +408,4 @@ def structure_records(records: list[dict[str, Any]], cls: type[T], ctx: Response
     try:
         return [structure(record, cls) for record in records]
     except _STRUCTURE_ERRORS as exc:
-        raise ctx.error(
-            f"unexpected shape for {cls.__name__} ({type(exc).__name__}: {exc})"
-        ) from exc
+        raise ctx.shape_error(cls, exc) from exc
