@@ -109,13 +109,11 @@ class TimelinePager:
         skip: int,
         take: int,
         prefetch: int = 1,
-        dedupe_window: int | None = None,
     ) -> None:
         self._fetch = fetch
         self._skip = skip
         self._take = take
         self._prefetch = prefetch
-        self._dedupe_window = dedupe_window
 
     def __repr__(self) -> str:
         return f"<TimelinePager skip={self._skip} take={self._take} prefetch={self._prefetch}>"
@@ -130,7 +128,7 @@ class TimelinePager:
 
     async def pages(self) -> AsyncGenerator[TimelinePage, None]:
         """Yield the timeline page by page: the first always, later ones when they add events."""
-        async for page, decode in self._fetch_pages(self._skip, SeenIds(self._dedupe_window)):
+        async for page, decode in self._fetch_pages(self._skip, SeenIds()):
             records = decode(page.records) if page.records else []
             yield TimelinePage(total=page.total, records=records, skip=page.skip, take=page.take)
 
@@ -147,7 +145,7 @@ class TimelinePager:
         start = self._skip if skip is None else skip
         # Not ``seen or ...``: an empty SeenIds is falsy, and must still be the one used.
         if seen is None:
-            seen = SeenIds(self._dedupe_window)
+            seen = SeenIds()
         async for page, _ in self._fetch_pages(start, seen):
             yield page
 
@@ -206,10 +204,11 @@ class _Prefetcher:
 
     async def page_at(self, offset: int) -> tuple[int, FetchedPage]:
         """Return the page starting at ``offset`` and the take it was asked with."""
+        if self._width <= 1:
+            # One page at a time: no task, no speculation (_spawn and _fill never run).
+            return self._take, await self._fetch(offset, self._take)
         self._reads += 1
         self._reader_at = offset
-        if self._width <= 1:
-            return self._take, await self._fetch(offset, self._take)
         for start in [start for start in self._pages if start < offset]:
             # Behind the reader (a server that returned more than asked): never needed.
             self._pages.pop(start)[1].cancel()
@@ -242,8 +241,7 @@ class _Prefetcher:
     def _spawn(self, offset: int, take: int) -> tuple[int, asyncio.Task[FetchedPage]]:
         task = asyncio.ensure_future(self._fetch(offset, take))
         entry = (take, task)
-        if self._width > 1:
-            task.add_done_callback(lambda done: self._on_done(offset, take, done))
+        task.add_done_callback(lambda done: self._on_done(offset, take, done))
         self._pages[offset] = entry
         # A capped server answers ``stride`` records whatever ``take`` asks.
         self._next = max(self._next, offset + min(take, self._stride))
@@ -270,7 +268,7 @@ class _Prefetcher:
         self._next = frontier
 
     def _fill(self) -> None:
-        if self._width <= 1 or self._limit is None or self._closed or self._reads < 2:
+        if self._limit is None or self._closed or self._reads < 2:
             return
         tasks = [task for _, task in self._pages.values()]
         in_flight = sum(not task.done() for task in tasks)
