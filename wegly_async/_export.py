@@ -299,6 +299,8 @@ class _ChatFile:
         self._fsync = fsync
         self._file: BinaryIO | None = None
         self.state = _Checkpoint(format=fmt, order=order)
+        # What check_checkpoint() read, so load() need not read the file again.
+        self._saved: _Checkpoint | None = None
 
     @property
     def events(self) -> int:
@@ -307,7 +309,7 @@ class _ChatFile:
 
     def check_checkpoint(self) -> None:
         """Raise ValueError if an earlier run of this chat used another format or order."""
-        existing = self._read_checkpoint()
+        self._saved = existing = self._read_checkpoint()
         if existing is None:
             return
         if (existing.format, existing.order) != (self._format, self._order):
@@ -335,8 +337,8 @@ class _ChatFile:
         return self._file is not None
 
     def load(self) -> _Checkpoint:
-        """Read where an earlier run stopped, or start afresh when nothing usable is on disk."""
-        existing = self._read_checkpoint()
+        """Take up where an earlier run stopped (as ``check_checkpoint`` read it), or afresh."""
+        existing = self._saved
         resumable = (
             existing is not None
             and self.path.exists()
