@@ -16,7 +16,7 @@ from .._validation import check_chat_id
 from ..export import export_timelines
 from ._demo import run_demo
 from ._main import EXIT_FAILED, EXIT_OK, UsageError, describe_error
-from ._progress import make_progress
+from ._progress import progress_reporter
 
 __all__ = ["run_demo", "run_emulator", "run_export", "run_send"]
 
@@ -40,8 +40,7 @@ async def run_export(args: argparse.Namespace) -> int:
     with _usage_errors():
         chat_ids = [check_chat_id(chat_id, "CHAT_ID") for chat_id in args.chat_ids]
     client = _make_client(args)
-    progress = make_progress(not args.no_progress)
-    try:
+    with progress_reporter(not args.no_progress) as progress:
         async with client:
             with _usage_errors():
                 result = await export_timelines(
@@ -55,9 +54,6 @@ async def run_export(args: argparse.Namespace) -> int:
                     fsync=args.fsync,
                     progress=progress,
                 )
-    finally:
-        if progress is not None:
-            progress.close()
     for chat in result.failed:
         assert chat.error is not None
         print(f"chat {chat.chat_id}: {describe_error(chat.error)}", file=sys.stderr)

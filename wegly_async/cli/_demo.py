@@ -15,7 +15,7 @@ from .._enums import Order
 from .._models import Message, TemplateField
 from ..export import export_timelines
 from ._main import EXIT_FAILED, EXIT_OK, UsageError
-from ._progress import make_progress
+from ._progress import progress_reporter
 
 __all__ = ["run_demo"]
 
@@ -44,12 +44,8 @@ async def run_demo(args: argparse.Namespace) -> int:
         )
         async with emulator.client() as client:
             await _bot(client, chat_ids[0])
-            progress = make_progress(not args.no_progress)
-            try:
+            with progress_reporter(not args.no_progress) as progress:
                 result = await export_timelines(client, chat_ids, out, progress=progress)
-            finally:
-                if progress is not None:
-                    progress.close()
     print(
         f"\nexport: {result.written:,} events in {result.seconds:.2f}s "
         f"({result.written / max(result.seconds, 1e-9):,.0f} events/s)"

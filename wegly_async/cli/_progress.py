@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 from ..export import ChatExport, ExportProgress
 
-__all__ = ["PlainProgress", "make_progress"]
+__all__ = ["PlainProgress", "make_progress", "progress_reporter"]
 
 _PLAIN_EVERY = 2.0  # seconds between plain progress lines
 
@@ -130,6 +132,19 @@ def make_progress(
         except ImportError:
             pass
     return PlainProgress(stream)
+
+
+@contextlib.contextmanager
+def progress_reporter(
+    enabled: bool, stream: TextIO = sys.stderr
+) -> Iterator[PlainProgress | RichProgress | None]:
+    """Yield the reporter ``make_progress`` picks, and stop it however the export ends."""
+    progress = make_progress(enabled, stream)
+    try:
+        yield progress
+    finally:
+        if progress is not None:
+            progress.close()
 
 
 def _conforms(progress: PlainProgress | RichProgress) -> ExportProgress:
