@@ -295,6 +295,13 @@ def test_the_fast_decoder_builds_the_same_objects_as_cattrs_generic_one() -> Non
         {"id": "m", "quoted_message": "m0"},
         {"id": "m", "content_payload": []},
         {"id": "m", "type": ["text"]},
+        {"id": "m", "reactions": [1]},
+        {"id": "m", "reactions": [{"id": 1}]},
+        {"id": "m", "crm_marketing_lead_source": [1]},
+        {"id": "m", "crm_marketing_lead_source": "utm"},
+        {"id": "m", "meta_timestamp": ["2024-01-01T00:00:00Z"]},
+        {"id": "m", "meta_timestamp": "yesterday"},
+        {"id": "m", "content_payload": "wamid"},
     ],
 )
 def test_the_fast_decoder_rejects_what_the_reference_rejects(record: dict[str, Any]) -> None:
@@ -308,3 +315,22 @@ def test_the_fast_decoder_rejects_what_the_reference_rejects(record: dict[str, A
 
 def test_an_integral_float_is_read_as_an_int() -> None:
     assert converter.structure({"id": "m", "history_phase": 2.0}, wa.Message).history_phase == 2
+
+
+def test_lists_decode_the_same_whether_empty_absent_null_or_full() -> None:
+    reference = cattrs.Converter(detailed_validation=False)
+    configure_converter(reference, inline_models=False)
+    sources = [{"source": "ads", "campaign": "natal"}]
+    reaction = {"id": "r1", "emoji": "👍", "created_at": "2024-01-01T00:00:00Z"}
+    for record in (
+        {"id": "m"},
+        {"id": "m", "reactions": None, "crm_marketing_lead_source": None},
+        {"id": "m", "reactions": [], "crm_marketing_lead_source": []},
+        {"id": "m", "reactions": [reaction], "crm_marketing_lead_source": sources},
+    ):
+        fast = converter.structure(record, wa.Message)
+        assert fast == reference.structure(record, wa.Message)
+        assert isinstance(fast.reactions, list)
+        assert isinstance(fast.crm_marketing_lead_source, list)
+    assert fast.crm_marketing_lead_source == sources
+    assert fast.reactions[0].emoji == "👍"

@@ -38,6 +38,8 @@ __all__ = [
 
 T = TypeVar("T")
 
+_JSON_OBJECT = dict[str, Any]
+
 # Above this an epoch number is in milliseconds, not seconds (10**11 s is the year 5138).
 _EPOCH_MS_THRESHOLD = 10**11
 
@@ -180,10 +182,11 @@ def _generate_structure_fn(cls: Any, conv: cattrs.Converter) -> Callable[[Any, t
         "_bad": _bad,
         "_int": _structure_int,
         "_dt": _cached_datetime,
+        "_dt_cached": _DATETIME_CACHE.get,
     }
     body = [
         f"def structure_{owner}(o, _=None):",
-        "    if o.__class__ is not dict:",
+        "    if type(o) is not dict:",
         f"        _bad({owner!r}, '(object)', o, 'a JSON object')",
         "    get = o.get",
     ]
@@ -222,34 +225,51 @@ def _field_source(
     if _is_optional(field_type):
         (inner,) = (arg for arg in get_args(field_type) if arg is not type(None))
     # A required field may not be null; an optional one skips every check when it is.
-    guard = f"{var}.__class__" if required else f"{var} is not None and {var}.__class__"
+    guard = f"type({var})" if required else f"{var} is not None and type({var})"
     where = f"{owner!r}, {name!r}, {var}"
-    if inner is str or inner is bool or inner is dict[str, Any]:
+    # (dict[str, Any] is a new alias object each time it is written: compare with ==.)
+    if inner is str or inner is bool or inner == _JSON_OBJECT:
         label = {str: "a string", bool: "a boolean"}.get(inner, "a JSON object")
         kind = {str: "str", bool: "bool"}.get(inner, "dict")
         return [f"    if {guard} is not {kind}:", f"        _bad({where}, {label!r})"]
     if inner is int:
         return [f"    if {guard} is not int:", f"        {var} = _int({var}, int)"]
     if inner is datetime:
-        return [f"    if {var} is not None:", f"        {var} = _dt({var})"]
+        # The cache lookup is inlined; a miss (or a number) goes through _dt.
+        return [
+            f"    if {var} is not None:",
+            f"        {var} = (type({var}) is str and _dt_cached({var})) or _dt({var})",
+        ]
     if _open_enum_class(inner):
-        namespace[f"_m_{name}"] = inner._value2member_map_
+        namespace[f"_m_{name}"] = inner._value2member_map_.get
         namespace[f"_e_{name}"] = inner
         return [
             f"    if {var} is not None:",
-            f"        {var} = _m_{name}.get({var}) or _e_{name}({var})",
+            f"        {var} = _m_{name}({var}) or _e_{name}({var})",
         ]
     if get_origin(inner) is list:
+        # The list from the JSON parser is ours: an empty one is kept rather than copied.
         (item,) = get_args(inner)
+        lines = [
+            f"    if {var} is None:",
+            f"        {var} = []",
+            f"    elif type({var}) is not list:",
+            f"        _bad({where}, 'a list')",
+        ]
+        if item == _JSON_OBJECT:
+            return [
+                *lines,
+                "    else:",
+                f"        for x in {var}:",
+                "            if type(x) is not dict:",
+                f"                _bad({owner!r}, {name!r}, x, 'JSON objects in the list')",
+            ]
         namespace[f"_h_{name}"] = conv.get_structure_hook(item)
         namespace[f"_t_{name}"] = item
         return [
-            f"    if {var} is None:",
-            f"        {var} = []",
-            f"    elif {var}.__class__ is list:",
+            *lines,
+            f"    elif {var}:",
             f"        {var} = [_h_{name}(x, _t_{name}) for x in {var}]",
-            "    else:",
-            f"        _bad({where}, 'a list')",
         ]
     if inner is cls:
         # A model nested in itself (a quoted message): call this very function.
