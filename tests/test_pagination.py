@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from typing import Any
 
 import pytest
@@ -309,3 +310,26 @@ async def test_prefetch_against_a_capped_server_realigns_and_wastes_little() -> 
     skips = [skip for skip, _ in fake.calls]
     assert all(skip % 7 == 0 for skip in skips)  # every request starts where a page will
     assert len(skips) <= 140 // 7 + 4
+
+
+@pytest.mark.parametrize("window", [None, 1, 3, 7, 50])
+def test_seen_ids_fresh_agrees_with_adding_one_by_one(window: int | None) -> None:
+    rng = random.Random(window or 0)
+    bulk, single = SeenIds(window), SeenIds(window)
+    for _ in range(300):
+        # Pages of new ids, with now and then an id repeated from earlier or within the page.
+        page = [{"id": f"e{rng.randrange(400)}"} for _ in range(rng.randrange(0, 12))]
+        expected = [record for record in page if single.add(record["id"])]
+        assert bulk.fresh(page) == expected
+        assert len(bulk) == len(single)
+    assert bulk._ids == single._ids
+    assert list(bulk._order) == list(single._order)
+
+
+def test_seen_ids_fresh_hands_back_an_all_new_page_as_is() -> None:
+    seen = SeenIds(window=4)
+    page = [{"id": "a"}, {"id": "b"}, {"id": "c"}]
+    assert seen.fresh(page) is page
+    assert seen.fresh([{"id": "c"}, {"id": "d"}, {"id": "e"}]) == [{"id": "d"}, {"id": "e"}]
+    assert len(seen) == 4  # b, c, d, e: a fell out of the window
+    assert seen.fresh([{"id": "a"}]) == [{"id": "a"}]

@@ -67,6 +67,21 @@ class SeenIds:
                 self._ids.discard(self._order.popleft())
         return True
 
+    def fresh(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Record the ids of ``records`` and return those not seen before, in order."""
+        ids = [record["id"] for record in records]
+        new = set(ids)
+        if len(new) < len(ids) or not self._ids.isdisjoint(new):
+            # A repeat: rare (inserts while paging), so take the one-by-one path.
+            return [record for record in records if self.add(record["id"])]
+        # The usual page, all new: record it with set and deque operations.
+        self._ids |= new
+        if self._window is not None:
+            self._order.extend(ids)
+            for _ in range(len(self._order) - self._window):
+                self._ids.discard(self._order.popleft())
+        return records
+
 
 @attrs.frozen
 class FetchedPage:
@@ -164,7 +179,7 @@ class TimelinePager:
                 page_skip = cursor.skip
                 asked, fetched = await prefetcher.page_at(page_skip)
                 cursor.advance(len(fetched.records), fetched.total)
-                fresh = [record for record in fetched.records if seen.add(record["id"])]
+                fresh = seen.fresh(fetched.records)
                 if fresh or first:
                     page = RawPage(
                         total=fetched.total,
