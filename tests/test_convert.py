@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import pickle
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import attrs
 import cattrs
 import pytest
 
 import wegly_async as wa
 from wegly_async._convert import (
+    _generate_structure_fn,
+    _mutable_twin,
     configure_converter,
     converter,
     encode_json,
@@ -334,3 +338,69 @@ def test_lists_decode_the_same_whether_empty_absent_null_or_full() -> None:
         assert isinstance(fast.crm_marketing_lead_source, list)
     assert fast.crm_marketing_lead_source == sources
     assert fast.reactions[0].emoji == "👍"
+
+
+RESPONSE_MODELS = [
+    wa.User,
+    wa.Agent,
+    wa.Media,
+    wa.Call,
+    wa.Reaction,
+    wa.Message,
+    wa.TimelineEvent,
+    wa.SendResult,
+    wa.TimelinePage,
+]
+
+
+@pytest.mark.parametrize("cls", RESPONSE_MODELS)
+def test_every_response_model_takes_the_fast_build(cls: type) -> None:
+    # Adding a __weakref__ slot (attrs' default) would silently lose it: Python refuses
+    # the change of class between layouts that differ.
+    assert _mutable_twin(cls) is not None
+
+
+def test_a_fast_built_model_is_the_model_itself() -> None:
+    record = load("timeline_response_doc.json")["records"][0]
+    event = converter.structure(record, wa.TimelineEvent)
+    assert type(event) is wa.TimelineEvent
+    assert type(event.message) is wa.Message
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        event.id = "other"  # type: ignore[misc]
+    assert attrs.evolve(event, id="other").message == event.message
+    assert pickle.loads(pickle.dumps(event)) == event
+    assert event == wa.TimelineEvent(
+        **{f.name: getattr(event, f.name) for f in attrs.fields(wa.TimelineEvent)}
+    )
+
+
+@attrs.frozen(kw_only=True)
+class Note:
+    id: str
+    text: str | None = None
+    at: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Tagged:
+    id: str
+    tags: list[str] = attrs.Factory(list)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "tags", sorted(self.tags))
+
+
+attrs.resolve_types(Note)
+attrs.resolve_types(Tagged)
+
+
+def test_a_model_with_a_weakref_slot_is_built_the_slow_way_with_the_same_result() -> None:
+    assert _mutable_twin(Note) is None
+    structure = _generate_structure_fn(Note, converter)
+    note = structure({"id": "n1", "text": "oi", "at": "2024-01-01T00:00:00Z"})
+    assert note == Note(id="n1", text="oi", at=datetime(2024, 1, 1, tzinfo=UTC))
+    assert type(note) is Note
+
+
+def test_a_model_with_an_init_hook_keeps_attrs_own_init() -> None:
+    assert converter.structure({"id": "t", "tags": ["b", "a"]}, Tagged).tags == ["a", "b"]

@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class User:
     """A Wegly user (a person on the CRM side)."""
 
@@ -41,7 +41,7 @@ class User:
     avatar: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Agent:
     """The agent responsible for a message, with its user."""
 
@@ -49,7 +49,7 @@ class Agent:
     user: User | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Media:
     """A file attached to a message."""
 
@@ -60,7 +60,7 @@ class Media:
     url: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Call:
     """A voice call recorded in the timeline."""
 
@@ -75,7 +75,7 @@ class Call:
     has_recording: bool | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Reaction:
     """An emoji reaction to a message."""
 
@@ -87,7 +87,7 @@ class Reaction:
     created_at: datetime | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Message:
     """A WhatsApp message in a chat, in the full or the reduced shape the API sends."""
 
@@ -115,7 +115,7 @@ class Message:
     crm_marketing_lead_source: list[dict[str, Any]] = attrs.Factory(list)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class TimelineEvent:
     """One entry of a chat's timeline: a message or a call."""
 
@@ -125,7 +125,7 @@ class TimelineEvent:
     message: Message | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class SendResult:
     """What the send route answers: the message or messages it created."""
 
@@ -133,7 +133,7 @@ class SendResult:
     records: list[Message]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class TimelinePage:
     """One page of a timeline, with the ``skip`` and ``take`` it was asked for."""
 
