@@ -10,7 +10,7 @@ import re
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from importlib.metadata import version
 
@@ -49,24 +49,34 @@ def machine() -> str:
     )
 
 
-async def best_of(repeat: int, run: Callable[[], Awaitable[object]]) -> float:
-    """Return the fastest wall time of ``repeat`` runs of an async callable."""
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        await run()
-        times.append(time.perf_counter() - started)
-    return min(times)
+async def best_of(
+    rounds: int, runs: Mapping[str, Callable[[], Awaitable[object]]]
+) -> dict[str, float]:
+    """Return each async callable's fastest wall time, running them in turn for ``rounds`` rounds.
+
+    Taking turns puts every contender under the same passing load (this machine is shared),
+    so a ratio compares like with like; the minimum is the run least disturbed.
+    """
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(rounds):
+        for name, run in runs.items():
+            started = time.perf_counter()
+            await run()
+            best[name] = min(best[name], time.perf_counter() - started)
+    return best
 
 
-def best_of_sync(repeat: int, number: int, run: Callable[[], object]) -> float:
-    """Return the fastest time of one call, over ``repeat`` batches of ``number`` calls."""
-    best = float("inf")
-    for _ in range(repeat):
-        started = time.perf_counter()
-        for _ in range(number):
-            run()
-        best = min(best, (time.perf_counter() - started) / number)
+def best_of_sync(
+    rounds: int, number: int, runs: Mapping[str, Callable[[], object]]
+) -> dict[str, float]:
+    """Return each callable's fastest time per call, over ``rounds`` turns of ``number`` calls."""
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(rounds):
+        for name, run in runs.items():
+            started = time.perf_counter()
+            for _ in range(number):
+                run()
+            best[name] = min(best[name], (time.perf_counter() - started) / number)
     return best
 
 

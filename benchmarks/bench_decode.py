@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import attrs
+from collections.abc import Callable
+
 import orjson
 
 import wegly_async as wa
@@ -26,17 +27,10 @@ def _pages(count: int) -> list[bytes]:
 
 
 def run(quick: bool) -> list[Row]:
-    """Decode the same pages with each decoder; report microseconds per record."""
+    """Decode the same pages with each decoder, taking turns; report microseconds per record."""
     pages = _pages(10)
-    repeat, number = (3, 3) if quick else (7, 10)
+    rounds, number = (3, 3) if quick else (9, 10)
     records = PAGE * len(pages)
-
-    def per_record(decode: object) -> float:
-        def all_pages() -> None:
-            for page in pages:
-                decode(page)  # type: ignore[operator]
-
-        return best_of_sync(repeat, number, all_pages) / records * 1e6
 
     def raw(page: bytes) -> object:
         return parse_envelope(ResponseContext(200, "GET", "u", page))
@@ -45,34 +39,48 @@ def run(quick: bool) -> list[Row]:
         ctx = ResponseContext(200, "GET", "u", page)
         return structure_records(parse_envelope(ctx)[1], wa.TimelineEvent, ctx)
 
-    floor = per_record(orjson.loads)
-    ours_typed = per_record(typed)
-    rows = [
-        Row("decode", "orjson.loads to dicts (floor)", floor, "us/record"),
-        Row("decode", "wegly raw path", per_record(raw), "us/record"),
-        Row("decode", "wegly typed (attrs + cattrs)", ours_typed, "us/record"),
-    ]
+    decoders: dict[str, Callable[[bytes], object]] = {
+        "orjson.loads to dicts (floor)": orjson.loads,
+        "wegly raw path": raw,
+        "wegly typed (attrs + cattrs)": typed,
+    }
+    missing: list[str] = []
     for name, decoder in (("pydantic v2", pydantic_decoder()), ("msgspec", msgspec_decoder())):
         if decoder is None:
-            rows.append(Row("decode", f"{name} (not installed: pip install -e '.[bench]')", 0, ""))
-            continue
-        peer = per_record(decoder)
-        rows.append(Row("decode", f"{name} on the same models", peer, "us/record"))
-        if name == "pydantic v2":
-            rows.append(
-                Row(
-                    "decode",
-                    "wegly typed vs pydantic v2 (speed)",
-                    ours_typed,
-                    "us/record",
-                    ratio=peer / ours_typed,
-                    baseline="pydantic v2 (target >= 1.0x)",
-                )
-            )
-    # Express every per-record time as a speed ratio against the floor.
-    return [
-        attrs.evolve(row, ratio=floor / row.value, baseline="orjson floor (speed)")
-        if row.unit == "us/record" and row.ratio is None
-        else row
-        for row in rows
+            missing.append(name)
+        else:
+            decoders[f"{name} on the same models"] = decoder
+
+    def all_pages(decode: Callable[[bytes], object]) -> Callable[[], None]:
+        def run_pages() -> None:
+            for page in pages:
+                decode(page)
+
+        return run_pages
+
+    best = best_of_sync(rounds, number, {name: all_pages(fn) for name, fn in decoders.items()})
+    per_record = {name: seconds / records * 1e6 for name, seconds in best.items()}
+    floor = per_record["orjson.loads to dicts (floor)"]
+    rows = [
+        Row(
+            "decode", name, value, "us/record", ratio=floor / value, baseline="orjson floor (speed)"
+        )
+        for name, value in per_record.items()
     ]
+    if (peer := per_record.get("pydantic v2 on the same models")) is not None:
+        ours = per_record["wegly typed (attrs + cattrs)"]
+        rows.append(
+            Row(
+                "decode",
+                "wegly typed vs pydantic v2 (speed)",
+                ours,
+                "us/record",
+                ratio=peer / ours,
+                baseline="pydantic v2 (target >= 1.0x)",
+            )
+        )
+    rows += [
+        Row("decode", f"{name} (not installed: pip install -e '.[bench]')", 0, "")
+        for name in missing
+    ]
+    return rows
