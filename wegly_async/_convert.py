@@ -234,7 +234,7 @@ def _build_source(cls: Any, namespace: dict[str, Any]) -> list[str]:
     namespace["_new"] = object.__new__
     lines = ["    self = _new(_cls)"]
     for field in fields:
-        namespace[f"_set_{field.name}"] = cls.__dict__[field.name].__set__
+        namespace[f"_set_{field.name}"] = getattr(cls, field.name).__set__
         lines.append(f"    _set_{field.name}(self, v_{field.name})")
     return [*lines, "    return self"]
 
@@ -242,9 +242,9 @@ def _build_source(cls: Any, namespace: dict[str, Any]) -> list[str]:
 def _mutable_twin(cls: type) -> type | None:
     """Return a plain class with the slots of ``cls`` whose instances can become ``cls``, or None.
 
-    Python refuses the change of class when the layouts differ, for instance with a
-    ``__weakref__`` slot (hence ``weakref_slot=False`` on the models); the check is made
-    once, here, and such a class is built the slower way.
+    Python refuses the change of class when the layouts differ, and before 3.13 whenever
+    there is a ``__weakref__`` slot (hence ``weakref_slot=False`` on the models); the
+    check is made once, here, and such a class is built the slower way.
     """
     if cls.__bases__ != (object,) or "__slots__" not in cls.__dict__:
         return None
