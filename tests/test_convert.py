@@ -394,6 +394,11 @@ class Tagged:
         object.__setattr__(self, "tags", sorted(self.tags))
 
 
+@attrs.frozen(kw_only=True, cache_hash=True)
+class Hashed:
+    id: str
+
+
 attrs.resolve_types(Base)
 attrs.resolve_types(Note)
 attrs.resolve_types(Tagged)
@@ -409,3 +414,9 @@ def test_a_model_without_a_twin_is_built_the_slow_way_with_the_same_result() -> 
 
 def test_a_model_with_an_init_hook_keeps_attrs_own_init() -> None:
     assert converter.structure({"id": "t", "tags": ["b", "a"]}, Tagged).tags == ["a", "b"]
+
+
+def test_a_model_with_a_hidden_slot_keeps_attrs_own_init() -> None:
+    # cache_hash keeps the hash in a slot that only attrs' __init__ fills.
+    hashed = converter.structure({"id": "h"}, Hashed)
+    assert hash(hashed) == hash(Hashed(id="h"))

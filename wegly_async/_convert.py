@@ -152,10 +152,16 @@ def _inlined_attrs_hook_factory(cls: Any, conv: cattrs.Converter) -> Callable[[A
 
 def _is_plain_model(cls: Any) -> bool:
     """Return whether attrs' ``__init__`` for ``cls`` does nothing but set every field."""
+    fields = attrs.fields(cls)
     hooks = ("__attrs_pre_init__", "__attrs_post_init__")
-    return not any(hasattr(cls, hook) for hook in hooks) and all(
-        field.init and field.validator is None and field.converter is None
-        for field in attrs.fields(cls)
+    # A slot that is not a field (cache_hash keeps one) would be left unset.
+    extra_slots = set(getattr(cls, "__slots__", ())) - {field.name for field in fields}
+    return (
+        not any(hasattr(cls, hook) for hook in hooks)
+        and extra_slots <= {"__weakref__"}
+        and all(
+            field.init and field.validator is None and field.converter is None for field in fields
+        )
     )
 
 
