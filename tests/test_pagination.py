@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import wegly_async as wa
+from wegly_async import _pagination
 from wegly_async._convert import converter
 from wegly_async._pagination import FetchedPage, OffsetCursor, SeenIds, TimelinePager
 
@@ -333,3 +334,26 @@ def test_seen_ids_fresh_hands_back_an_all_new_page_as_is() -> None:
     assert seen.fresh([{"id": "c"}, {"id": "d"}, {"id": "e"}]) == [{"id": "d"}, {"id": "e"}]
     assert len(seen) == 4  # b, c, d, e: a fell out of the window
     assert seen.fresh([{"id": "a"}]) == [{"id": "a"}]
+
+
+async def test_the_pager_remembers_a_bounded_window_of_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    sizes: list[int] = []
+
+    class Recording(SeenIds):
+        def fresh(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            kept = super().fresh(records)
+            sizes.append(len(self))
+            return kept
+
+    monkeypatch.setattr(_pagination, "SeenIds", Recording)
+    monkeypatch.setattr(_pagination, "DEDUPE_WINDOW", 25)
+    fake = FakeTimeline(200)
+    fake.before_fetch = [0, 0, 0, 7]  # 7 events shift the offsets before the 4th request
+    original = [f"e{n:05d}" for n in range(200)]
+    events = await fake.pager(take=10).to_list()
+    assert [event.id for event in events] == original  # the 7 repeats were dropped
+    assert max(sizes) == 25  # flat, not one id per event read
+    fake = FakeTimeline(200)
+    fake.before_fetch = [0, 0, 0, 5]
+    raw = [r["id"] async for r in fake.pager(take=10).raw()]
+    assert raw == original

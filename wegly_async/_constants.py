@@ -22,3 +22,8 @@ DEFAULT_PAGE_SIZE = 100
 # (benchmarks/RESULTS.md): 4 reads ~3.5x faster than 1 at 20 ms of latency and ~1.3x at
 # 0 ms, for at most 4 pages of memory and 4 unneeded requests when a loop stops early.
 DEFAULT_PREFETCH = 4
+
+# Event ids a pager remembers to drop repeats: repeats come from events inserted ahead of
+# the cursor between two page requests, so this many such inserts are covered, in memory
+# that stays flat however long the timeline (about 1 MiB).
+DEDUPE_WINDOW = 10_000

@@ -28,7 +28,7 @@ import attrs
 import orjson
 
 from ._client import WeglyClient
-from ._constants import DEFAULT_PAGE_SIZE
+from ._constants import DEDUPE_WINDOW, DEFAULT_PAGE_SIZE
 from ._enums import Order
 from ._errors import WeglyError
 from ._pagination import SeenIds
@@ -71,8 +71,6 @@ _CHECKPOINT_VERSION = 1
 # Repeats after a restart are the events just before the offset; this many ids cover
 # that many events inserted ahead of the cursor while the export was down.
 _CHECKPOINT_IDS = 1000
-# The same, between two page requests of a running export; bounds memory per chat.
-_DEDUPE_WINDOW = 10_000
 
 
 @attrs.frozen
@@ -209,7 +207,7 @@ async def _export_chat(
     try:
         state = await _in_thread(chat_file.load)
         pager = client.chats.timeline(chat_file.chat_id, order=order, take=take)
-        seen = SeenIds(_DEDUPE_WINDOW, initial=tuple(state.recent_ids))
+        seen = SeenIds(DEDUPE_WINDOW, initial=tuple(state.recent_ids))
         try:
             async with contextlib.aclosing(pager.raw_pages(skip=state.skip, seen=seen)) as pages:
                 async for page in pages:

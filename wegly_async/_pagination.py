@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from ._constants import DEDUPE_WINDOW
 from ._models import TimelineEvent, TimelinePage
 
 __all__ = ["FetchedPage", "OffsetCursor", "RawPage", "SeenIds", "TimelinePager"]
@@ -114,7 +115,8 @@ class TimelinePager:
     yields each ``TimelinePage``; ``pager.raw()`` yields the events as the server's own
     dicts; ``await pager.to_list()`` collects them. Each iteration starts again from the
     first page. No event id is yielded twice, even when events inserted while paging shift
-    the offsets.
+    the offsets: the pager remembers the latest 10,000 ids, which covers that many inserts
+    between two page requests in memory that stays flat however long the timeline.
     """
 
     def __init__(
@@ -143,7 +145,7 @@ class TimelinePager:
 
     async def pages(self) -> AsyncGenerator[TimelinePage, None]:
         """Yield the timeline page by page: the first always, later ones when they add events."""
-        async for page, decode in self._fetch_pages(self._skip, SeenIds()):
+        async for page, decode in self._fetch_pages(self._skip, SeenIds(DEDUPE_WINDOW)):
             records = decode(page.records) if page.records else []
             yield TimelinePage(total=page.total, records=records, skip=page.skip, take=page.take)
 
@@ -160,7 +162,7 @@ class TimelinePager:
         start = self._skip if skip is None else skip
         # Not ``seen or ...``: an empty SeenIds is falsy, and must still be the one used.
         if seen is None:
-            seen = SeenIds()
+            seen = SeenIds(DEDUPE_WINDOW)
         async for page, _ in self._fetch_pages(start, seen):
             yield page
 
