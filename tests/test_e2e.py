@@ -611,7 +611,7 @@ async def test_search_finds_only_matching_messages_across_pages(
     assert ids(found) == wanted
     assert len(emu.requests) == 2
     assert all(r.query["search"] == "acai-7731" for r in emu.requests)
-    assert [r.query["skip"] for r in emu.requests] == ["0", "2"]
+    assert [r.query["skip"] for r in emu.requests] == ["0", "1"]  # from the anchor
     assert await collect(sdk.chats.timeline(chat, search="nada-disso-existe-9")) == []
 
 
@@ -645,9 +645,9 @@ async def test_short_pages_from_a_capped_server_skip_nothing() -> None:
             skips = [int(r.query["skip"]) for r in emu.requests]
             assert skips[0] == 0
             assert emu.requests[0].query["take"] == "50"
-            # Each page starts where the records actually received end: 7 further on, never
-            # 50 (a pager may also ask ahead, so extra offsets are allowed).
-            assert set(range(0, 60, 7)) <= set(skips)
+            # Each page starts at the last record actually received (its anchor): 6 further
+            # on, never 49 (a pager may also ask ahead, so extra offsets are allowed).
+            assert set(range(0, 60, 6)) <= set(skips)
             assert len(skips) < 30
 
             emu.requests.clear()
@@ -656,8 +656,9 @@ async def test_short_pages_from_a_capped_server_skip_nothing() -> None:
 
             emu.requests.clear()
             pages = await bounded(client.chats.timeline(chat, take=50).pages())
-            assert [len(page.records) for page in pages] == [7] * 8 + [4]
-            assert [page.skip for page in pages] == list(range(0, 60, 7))
+            # 7 records an answer: 7 new on the first page, then 6 past each anchor.
+            assert [len(page.records) for page in pages] == [7] + [6] * 8 + [5]
+            assert [page.skip for page in pages] == [0, *range(7, 60, 6)]
             assert all(page.total == 60 for page in pages)
 
 
@@ -719,9 +720,11 @@ async def test_pages_report_totals_skips_and_takes(emu: WeglyEmulator, sdk: wa.W
     pages = await bounded(sdk.chats.timeline(chat, take=20).pages())
     assert all(isinstance(page, wa.TimelinePage) for page in pages)
     assert [page.total for page in pages] == [95] * 5
-    assert [page.skip for page in pages] == [0, 20, 40, 60, 80]
+    # From the second page on, each request starts at the last event yielded (the anchor
+    # that proves the pages join), so it brings take - 1 new events.
+    assert [page.skip for page in pages] == [0, 20, 39, 58, 77]
     assert [page.take for page in pages] == [20] * 5
-    assert [len(page.records) for page in pages] == [20, 20, 20, 20, 15]
+    assert [len(page.records) for page in pages] == [20, 19, 19, 19, 18]
     assert [e.id for page in pages for e in page.records] == raw_ids(emu, chat)
     assert len(emu.requests) == 5
 
@@ -818,7 +821,9 @@ async def test_a_total_that_lies_stops_on_an_empty_page(
     got = await collect(sdk.chats.timeline(chat, take=10))
     assert ids(got) == [event["id"] for event in events[:10]]
     skips = [r.query["skip"] for r in emu.requests]
-    assert skips[:2] == ["0", "10"]
+    # The empty answer at the anchor (offset 9) is read again wider once, then taken as the end.
+    assert skips[:2] == ["0", "9"]
+    assert "4" in skips
     assert len(skips) <= 6, "kept paging past an empty page"
     await asyncio.sleep(0.1)
     assert len(emu.requests) == len(skips)

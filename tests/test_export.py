@@ -262,9 +262,11 @@ async def test_short_pages_still_give_exact_files(make_emu: MakeEmu, tmp_path: P
     assert result.ok
     for chat_id in chats:
         assert_jsonl_exact(tmp_path / f"{chat_id}.jsonl", emu.events(chat_id))
-        # Short pages are followed to the end and not re-read.
-        # (A few requests of slack for a pager that asks for pages ahead.)
-        assert len(gets(emu, chat_id)) <= math.ceil(len(emu.events(chat_id)) / 7) + 4
+        # Short pages are followed to the end and not re-read: 7 records a page, the first
+        # 7 new and each later one 6 past its anchor. (A few requests of slack for a pager
+        # that asks for pages ahead.)
+        sequential = 1 + math.ceil((len(emu.events(chat_id)) - 7) / 6)
+        assert len(gets(emu, chat_id)) <= sequential + 4
 
 
 async def test_raw_pager_yields_the_server_dicts(make_emu: MakeEmu) -> None:
@@ -434,7 +436,8 @@ async def test_transient_failures_are_retried_transparently(
     emu: WeglyEmulator, client: wa.WeglyClient, tmp_path: Path
 ) -> None:
     chats = [emu.create_chat(events=400, seed=66), emu.create_chat(events=250, seed=67)]
-    pages = sum(math.ceil(len(emu.events(c)) / 50) for c in chats)
+    # The first page brings 50 events, each later one 49 past its anchor.
+    pages = sum(1 + math.ceil((len(emu.events(c)) - 50) / 49) for c in chats)
     emu.inject(None, method="GET", drop=True)  # the connection ends without an answer
     emu.inject(503, method="GET", times=2, retry_after=0)
     result = await export(client, chats, tmp_path, take=50, concurrency=2)
@@ -691,9 +694,10 @@ async def test_rerun_cuts_back_uncommitted_and_half_written_data(
         take=25,
         progress=CrashAfterPages(3),
     )
-    # Three pages are committed; now a whole further page lands in the file without its
-    # checkpoint, followed by half a line, as when a process dies in the middle of a write.
-    extra = expected[75:100]
+    # Three pages are committed (25 + 24 + 24 events: later pages start at their anchor);
+    # now a whole further page lands in the file without its checkpoint, followed by half
+    # a line, as when a process dies in the middle of a write.
+    extra = expected[73:98]
     if fmt == "jsonl":
         whole = b"".join(json.dumps(event).encode() + b"\n" for event in extra)
         append(path, whole + b'{"id": "trunc')
@@ -705,9 +709,9 @@ async def test_rerun_cuts_back_uncommitted_and_half_written_data(
 
     result = await export(client, [chat_id], tmp_path, format=fmt, order=order, take=25)
     assert result.ok
-    assert result.written == 325
+    assert result.written == 327
     skips = [int(r.query["skip"]) for r in gets(emu)]
-    assert min(skips) == 75, "the rerun did not resume at the checkpoint"
+    assert min(skips) == 72, "the rerun did not resume at the checkpoint's last event"
     if fmt == "jsonl":
         assert_jsonl_exact(path, expected)
     else:
@@ -828,7 +832,7 @@ async def test_a_chat_failing_midway_keeps_an_exact_prefix_and_a_rerun_finishes(
         assert isinstance(result.failed[0].error, wa.InternalServerError)
         done = result.chats[0].events
         assert result.chats[0].written == done
-        assert 100 <= done < 1000 and done % 50 == 0
+        assert 100 <= done < 1000 and (done - 50) % 49 == 0
         # What the failed run wrote is an exact prefix: whole pages, nothing half-written.
         if fmt == "jsonl":
             assert_jsonl_exact(path, expected[:done])
@@ -841,7 +845,8 @@ async def test_a_chat_failing_midway_keeps_an_exact_prefix_and_a_rerun_finishes(
     assert result.ok
     assert result.written == 1000 - done
     skips = [int(r.query["skip"]) for r in gets(emu)]
-    assert min(skips) == done, "the rerun did not resume where the failed run stopped"
+    # At the last event written: the anchor that proves the next page joins.
+    assert min(skips) == done - 1, "the rerun did not resume where the failed run stopped"
     if fmt == "jsonl":
         assert_jsonl_exact(path, expected)
     else:

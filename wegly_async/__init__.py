@@ -27,6 +27,7 @@ from ._errors import (
     PermissionDeniedError,
     RateLimitError,
     SendOutcomeUnknownError,
+    TimelineChangedError,
     UnprocessableEntityError,
     WeglyError,
 )
@@ -42,7 +43,7 @@ from ._models import (
     TimelinePage,
     User,
 )
-from ._pagination import TimelinePager
+from ._pagination import RawPage, TimelineCursor, TimelinePager
 from ._uploads import FileInput
 from ._version import __version__
 
@@ -71,12 +72,15 @@ __all__ = [
     "Order",
     "PermissionDeniedError",
     "RateLimitError",
+    "RawPage",
     "Reaction",
     "ReactionActor",
     "SendOutcomeUnknownError",
     "SendResult",
     "SentVia",
     "TemplateField",
+    "TimelineChangedError",
+    "TimelineCursor",
     "TimelineEvent",
     "TimelinePage",
     "TimelinePager",

@@ -27,3 +27,20 @@ DEFAULT_PREFETCH = 4
 # the cursor between two page requests, so this many such inserts are covered, in memory
 # that stays flat however long the timeline (about 1 MiB).
 DEDUPE_WINDOW = 10_000
+
+# Ids a TimelineCursor keeps besides its anchor, so a resumed iteration still joins when
+# the anchor event itself was deleted meanwhile.
+CURSOR_IDS = 100
+# Pages in a row that join but add no new event before the pager calls the answers
+# invalid (a server that ignores ``skip`` would otherwise be asked forever).
+MAX_STALLED_PAGES = 3
+# Pages in a row that do not join the events already yielded, each asked again (wider,
+# or with a newer total), before the pager raises TimelineChangedError.
+MAX_UNJOINED_PAGES = 3
+# Speculative requests in flight at first; the width doubles once four answers brought
+# records, so a total that is too high costs at most one request past the end.
+SPECULATION_START_WIDTH = 2
+# When a server caps pages at varying sizes, speculative requests go this many pages
+# apart and the stretch between is chained from the answers: 1.1x the requests of
+# sequential paging instead of 1.4x for a request every page (measured in tests).
+REGION_PAGES = 4

@@ -15,7 +15,8 @@
     │   ├── UnprocessableEntityError    422
     │   ├── RateLimitError              429
     │   └── InternalServerError         >= 500
-    └── InvalidResponseError            a 2xx answer we could not understand
+    ├── InvalidResponseError            a 2xx answer we could not understand
+    └── TimelineChangedError            a timeline changed in a way paging cannot follow
 
 Caller mistakes are not in this tree: they raise ``ValueError`` or ``TypeError``
 before any request is made.
@@ -39,6 +40,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "SendOutcomeUnknownError",
+    "TimelineChangedError",
     "UnprocessableEntityError",
     "WeglyError",
 ]
@@ -150,6 +152,19 @@ class InvalidResponseError(WeglyError):
         self.method = method
         self.url = url
         self.body = body
+
+
+class TimelineChangedError(WeglyError):
+    """Raise when events were deleted or inserted mid-timeline so that pages no longer join.
+
+    ``offset`` is the offset of the last event yielded when the pager lost its place.
+    """
+
+    def __init__(self, message: str, *, chat_id: str | None, offset: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.chat_id = chat_id
+        self.offset = offset
 
 
 _ERRORS_BY_STATUS: dict[int, type[APIStatusError]] = {

@@ -3,18 +3,18 @@
 Each chat goes to ``<out>/<chat_id>.jsonl`` (one event per line, exactly the server's
 JSON) or ``<out>/<chat_id>.csv`` (flat columns), with its checkpoint in
 ``<out>/.checkpoints/<chat_id>.json``. A page is committed in two steps: its lines are
-appended and flushed (and fsynced with ``fsync=True``), then the checkpoint (next
-offset, file size, recent event ids) is replaced atomically by write-then-rename. On a
-new run the data file is first cut back to the checkpoint's size, which drops any
-half-written line or page that had no checkpoint yet, and paging resumes at the
-checkpoint's offset, so a run killed at any instant finishes with no gap, no duplicate
-and no partial line.
+appended and flushed (and fsynced with ``fsync=True``), then the checkpoint (the pager's
+cursor: the last event written, its offset and the total then; the file size) is
+replaced atomically by write-then-rename. On a new run the data file is first cut back
+to the checkpoint's size, which drops any half-written line or page that had no
+checkpoint yet, and paging resumes after the cursor's event, wherever inserts at the
+moving end have pushed it, so a run killed at any instant finishes with no gap, no
+duplicate and no partial line.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import csv
 import io
@@ -28,10 +28,10 @@ import attrs
 import orjson
 
 from ._client import WeglyClient
-from ._constants import DEDUPE_WINDOW, DEFAULT_PAGE_SIZE
+from ._constants import API_PREFIX, DEFAULT_PAGE_SIZE
 from ._enums import Order
-from ._errors import WeglyError
-from ._pagination import SeenIds
+from ._errors import InvalidResponseError, WeglyError
+from ._pagination import TimelineCursor
 from ._validation import check_chat_id, check_int
 
 __all__ = [
@@ -67,10 +67,7 @@ CSV_COLUMNS = (
 )
 
 CHECKPOINT_DIR = ".checkpoints"
-_CHECKPOINT_VERSION = 1
-# Repeats after a restart are the events just before the offset; this many ids cover
-# that many events inserted ahead of the cursor while the export was down.
-_CHECKPOINT_IDS = 1000
+_CHECKPOINT_VERSION = 2
 
 
 @attrs.frozen
@@ -139,8 +136,10 @@ async def export_timelines(
 ) -> ExportResult:
     """Export the timelines of ``chat_ids`` into ``out_dir``, resuming any earlier run.
 
-    A chat that fails (404, 403, a server down past the retries) is reported in the
-    result and does not stop the others; run the same call again to finish it.
+    A chat that fails (404, 403, a server down past the retries, an answer it cannot
+    write) is reported in the result and does not stop the others; run the same call
+    again to finish it. ``concurrency`` is the whole budget: at most that many requests
+    are in flight over all chats, and a long chat may use what finished ones left.
 
     Raises:
         ValueError: a chat id, the format, order, take or concurrency is not acceptable, or
@@ -162,10 +161,13 @@ async def export_timelines(
     started = time.perf_counter()
     results: dict[str, ChatExport] = {}
     pending = iter(files)
+    budget = asyncio.Semaphore(concurrency)
 
     async def worker() -> None:
         for chat_file in pending:
-            result = await _export_chat(client, chat_file, order_value, take, progress)
+            result = await _export_chat(
+                client, chat_file, order_value, take, progress, concurrency, budget
+            )
             results[chat_file.chat_id] = result
             if progress is not None:
                 progress.chat_finished(result)
@@ -202,14 +204,16 @@ async def _export_chat(
     order: Order,
     take: int,
     progress: ExportProgress | None,
+    width: int,
+    budget: asyncio.Semaphore,
 ) -> ChatExport:
     written = 0
     try:
         state = await _in_thread(chat_file.load)
-        pager = client.chats.timeline(chat_file.chat_id, order=order, take=take)
-        seen = SeenIds(DEDUPE_WINDOW, initial=tuple(state.recent_ids))
+        pager = client.chats.timeline(chat_file.chat_id, order=order, take=take, prefetch=width)
+        pages = pager.raw_pages(after=state.cursor, limiter=budget)
         try:
-            async with contextlib.aclosing(pager.raw_pages(skip=state.skip, seen=seen)) as pages:
+            async with contextlib.aclosing(pages):
                 async for page in pages:
                     if not chat_file.is_open:
                         # Only once the server answered: a chat that fails at once leaves no file.
@@ -218,7 +222,7 @@ async def _export_chat(
                             progress.chat_started(
                                 chat_file.chat_id, events=state.events, total=page.total
                             )
-                    await _in_thread(chat_file.commit, page.records, page.next_skip)
+                    await _in_thread(chat_file.commit, page.records, page.cursor)
                     written += len(page.records)
                     if progress is not None and page.records:
                         progress.chat_advanced(
@@ -227,11 +231,34 @@ async def _export_chat(
                             events=chat_file.events,
                             total=page.total,
                         )
+            if not chat_file.is_open and state.size:
+                # Resumed at the fixed end (a finished desc export): nothing was asked,
+                # but a half-written page past the checkpoint is still cut off.
+                await _in_thread(chat_file.open)
         finally:
             chat_file.close()
+    except _UnwritableRecordError as exc:
+        url = f"{client.base_url}{API_PREFIX}/chats/{chat_file.chat_id}/timeline"
+        error = InvalidResponseError(
+            f"event {exc.event_id!r} cannot be written: {exc.reason}",
+            status_code=200,
+            method="GET",
+            url=url,
+            body=b"",
+        )
+        return ChatExport(chat_file.chat_id, chat_file.path, written, chat_file.events, error)
     except (WeglyError, OSError) as exc:
         return ChatExport(chat_file.chat_id, chat_file.path, written, chat_file.events, exc)
     return ChatExport(chat_file.chat_id, chat_file.path, written, chat_file.events)
+
+
+class _UnwritableRecordError(Exception):
+    """Raise when a record cannot be written (nested deeper than JSON encoding allows)."""
+
+    def __init__(self, event_id: str, reason: str) -> None:
+        super().__init__(reason)
+        self.event_id = event_id
+        self.reason = reason
 
 
 async def _in_thread(func: Callable[..., T], *args: Any) -> T:
@@ -249,24 +276,28 @@ async def _in_thread(func: Callable[..., T], *args: Any) -> T:
 class _Checkpoint:
     format: str
     order: str
-    skip: int = 0
+    cursor: TimelineCursor | None = None
     size: int = 0
     events: int = 0
-    recent_ids: collections.deque[str] = attrs.Factory(
-        lambda: collections.deque(maxlen=_CHECKPOINT_IDS)
-    )
 
     def to_json(self, chat_id: str) -> bytes:
+        cursor = self.cursor
         return orjson.dumps(
             {
                 "version": _CHECKPOINT_VERSION,
                 "chat_id": chat_id,
                 "format": self.format,
                 "order": self.order,
-                "skip": self.skip,
                 "size": self.size,
                 "events": self.events,
-                "recent_ids": list(self.recent_ids),
+                "cursor": None
+                if cursor is None
+                else {
+                    "event_id": cursor.event_id,
+                    "skip": cursor.skip,
+                    "total": cursor.total,
+                    "recent_ids": list(cursor.recent_ids),
+                },
             }
         )
 
@@ -274,14 +305,25 @@ class _Checkpoint:
     def from_json(cls, raw: bytes) -> _Checkpoint:
         data = orjson.loads(raw)
         if data.get("version") != _CHECKPOINT_VERSION:
-            raise ValueError(f"unsupported checkpoint version {data.get('version')!r}")
+            raise ValueError(
+                f"unsupported checkpoint version {data.get('version')!r} "
+                f"(this version writes {_CHECKPOINT_VERSION})"
+            )
+        raw_cursor = data["cursor"]
+        cursor = None
+        if raw_cursor is not None:
+            cursor = TimelineCursor(
+                event_id=str(raw_cursor["event_id"]),
+                skip=int(raw_cursor["skip"]),
+                total=int(raw_cursor["total"]),
+                recent_ids=tuple(str(item) for item in raw_cursor["recent_ids"]),
+            )
         return cls(
             format=data["format"],
             order=data["order"],
-            skip=int(data["skip"]),
+            cursor=cursor,
             size=int(data["size"]),
             events=int(data["events"]),
-            recent_ids=collections.deque(data["recent_ids"], maxlen=_CHECKPOINT_IDS),
         )
 
 
@@ -363,17 +405,19 @@ class _ChatFile:
             self._write(_csv_lines([list(CSV_COLUMNS)]))
         self._write_checkpoint()
 
-    def commit(self, records: list[dict[str, Any]], next_skip: int) -> None:
-        """Append one page of records, then record the new offset in the checkpoint."""
+    def commit(self, records: list[dict[str, Any]], cursor: TimelineCursor | None) -> None:
+        """Append one page of records, then record the pager's cursor in the checkpoint."""
         if records:
-            if self._format == "jsonl":
-                data = b"".join(orjson.dumps(record) + b"\n" for record in records)
-            else:
-                data = _csv_lines(_csv_row(record) for record in records)
+            try:
+                if self._format == "jsonl":
+                    data = b"".join(orjson.dumps(record) + b"\n" for record in records)
+                else:
+                    data = _csv_lines(_csv_row(record) for record in records)
+            except (orjson.JSONEncodeError, RecursionError) as exc:
+                raise _UnwritableRecordError(_failing_id(records), str(exc)) from exc
             self._write(data)
             self.state.events += len(records)
-            self.state.recent_ids.extend(record["id"] for record in records)
-        self.state.skip = next_skip
+        self.state.cursor = cursor
         self._write_checkpoint()
 
     def close(self) -> None:
@@ -398,6 +442,15 @@ class _ChatFile:
             if self._fsync:
                 os.fsync(handle.fileno())
         os.replace(tmp, self.checkpoint_path)
+
+
+def _failing_id(records: list[dict[str, Any]]) -> str:
+    for record in records:
+        try:
+            orjson.dumps(record)
+        except (orjson.JSONEncodeError, RecursionError):
+            return str(record.get("id"))
+    return "?"
 
 
 def _csv_lines(rows: Iterable[list[Any]]) -> bytes:

@@ -1,51 +1,62 @@
-"""Offset pagination: the paging arithmetic, duplicate suppression, and the pager users iterate."""
+"""Offset pagination over a timeline that keeps moving: anchored pages, speculation, the pager.
+
+Offsets shift whenever events are inserted or deleted before them, so no offset alone
+says where a page joins the one before it. Two things do:
+
+- **Coordinates that do not move.** In ``asc`` order new events arrive at the end, so an
+  event's offset is stable; in ``desc`` they arrive at the head, so ``offset - total``
+  (counted from the oldest event) is. Each answer's own ``total`` places its records in
+  these coordinates, whatever was inserted at the moving end in between.
+- **An anchor.** Every page after the first is asked to start one record early, at the
+  last event already yielded. A page joins when it holds that event: the records after it
+  are exactly the ones that follow, because each answer is one contiguous slice.
+
+A page that does not join (deletions, inserts in the middle) is read again over a wider
+range, located by the ids already yielded, and only when that fails too does the pager
+raise ``TimelineChangedError``: it never skips silently.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import collections
 import contextlib
+import logging
+import math
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import attrs
 
-from ._constants import DEDUPE_WINDOW
+from ._constants import (
+    CURSOR_IDS,
+    DEDUPE_WINDOW,
+    MAX_STALLED_PAGES,
+    MAX_UNJOINED_PAGES,
+    REGION_PAGES,
+    SPECULATION_START_WIDTH,
+)
+from ._enums import Order
+from ._errors import TimelineChangedError, WeglyError
 from ._models import TimelineEvent, TimelinePage
 
-__all__ = ["FetchedPage", "OffsetCursor", "RawPage", "SeenIds", "TimelinePager"]
+__all__ = [
+    "FetchedPage",
+    "RawPage",
+    "SeenIds",
+    "TimelineCursor",
+    "TimelinePager",
+    "join_index",
+    "page_size_estimate",
+]
 
+logger = logging.getLogger("wegly_async")
 
-@attrs.define
-class OffsetCursor:
-    """Track where the next page starts, trusting only what the server actually returned.
-
-    A server may return fewer records than asked (its own cap), so ``skip`` advances by
-    the records received, never by ``take``; it stops on an empty page (a ``total`` that
-    is too high) or once ``skip`` reaches the latest ``total``.
-    """
-
-    skip: int
-    take: int
-    done: bool = False
-
-    def advance(self, received: int, total: int) -> None:
-        """Move past a page of ``received`` records whose answer reported ``total``."""
-        if received == 0:
-            self.done = True
-            return
-        self.skip += received
-        if self.skip >= total:
-            self.done = True
+Records = list[dict[str, Any]]
 
 
 class SeenIds:
-    """Remember which record ids were already yielded, all of them or the latest ``window``.
-
-    Events inserted ahead of the cursor while paging push already-yielded records into
-    the next page; a window of recent ids catches those repeats in bounded memory as long
-    as fewer than ``window`` events are inserted between two page requests.
-    """
+    """Remember which record ids were already yielded, all of them or the latest ``window``."""
 
     def __init__(self, window: int | None = None, initial: tuple[str, ...] = ()) -> None:
         self._window = window
@@ -56,6 +67,9 @@ class SeenIds:
 
     def __len__(self) -> int:
         return len(self._ids)
+
+    def __contains__(self, record_id: object) -> bool:
+        return record_id in self._ids
 
     def add(self, record_id: str) -> bool:
         """Record ``record_id`` and return whether it was new."""
@@ -68,14 +82,13 @@ class SeenIds:
                 self._ids.discard(self._order.popleft())
         return True
 
-    def fresh(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def fresh(self, records: Records) -> Records:
         """Record the ids of ``records`` and return those not seen before, in order."""
         ids = [record["id"] for record in records]
         new = set(ids)
         if len(new) < len(ids) or not self._ids.isdisjoint(new):
-            # A repeat: rare (inserts while paging), so take the one-by-one path.
+            # A repeat: only a server that reorders or repeats records sends one.
             return [record for record in records if self.add(record["id"])]
-        # The usual page, all new: record it with set and deque operations.
         self._ids |= new
         if self._window is not None:
             self._order.extend(ids)
@@ -85,12 +98,29 @@ class SeenIds:
 
 
 @attrs.frozen
+class TimelineCursor:
+    """Where an iteration stands: the last event yielded, where it was, and the total then.
+
+    ``skip`` is that event's offset in the answer that held it and ``total`` that answer's
+    total; ``recent_ids`` are the ids yielded just before it, newest last, so a resumed
+    iteration can still join when the event itself was deleted meanwhile.
+    """
+
+    event_id: str
+    skip: int
+    total: int
+    recent_ids: tuple[str, ...] = ()
+
+
+@attrs.frozen
 class FetchedPage:
     """One raw answer: the server's total, its records as sent, and how to decode them."""
 
     total: int
-    records: list[dict[str, Any]]
-    decode: Callable[[list[dict[str, Any]]], list[TimelineEvent]]
+    records: Records
+    decode: Callable[[Records], list[TimelineEvent]]
+    # Build the error for an answer that cannot be right (it names the request).
+    invalid: Callable[[str], WeglyError]
 
 
 # Fetch one page at (skip, take).
@@ -99,13 +129,51 @@ FetchPage = Callable[[int, int], Awaitable[FetchedPage]]
 
 @attrs.frozen
 class RawPage:
-    """One page of records exactly as the server sent them, repeats removed."""
+    """One page of new records exactly as the server sent them, and where the iteration stands."""
 
     total: int
-    records: list[dict[str, Any]]
-    skip: int
+    records: Records
+    skip: int  # the offset of the first new record in this answer
     take: int
-    next_skip: int  # where the following page starts: skip plus every record received
+    cursor: TimelineCursor | None  # after this page's last record; None while nothing was yielded
+
+
+def join_index(records: Records, expected: int, anchor: str, seen: SeenIds) -> int | None:
+    """Return the index of the anchor in ``records`` (or of the latest id already yielded).
+
+    ``expected`` is where the coordinates put the anchor; that is checked first. Without
+    it, the last record whose id was yielded is the anchor's stand-in: each answer is one
+    contiguous slice, so what follows it has not been yielded. None when no record joins.
+    """
+    if 0 <= expected < len(records) and records[expected]["id"] == anchor:
+        return expected
+    for index in range(len(records) - 1, -1, -1):
+        if records[index]["id"] in seen:
+            return index
+    return None
+
+
+def page_size_estimate(sizes: collections.deque[int], take: int) -> int:
+    """Return the page size to lay speculative requests out with, from the sizes received.
+
+    A stride ``s`` costs one request per ``s - 1`` new records, plus the requests that
+    fill the gap when a page comes back with ``n < s`` records (``s - n`` records, at the
+    mean page size each); the stride with the fewest requests per record wins. A server
+    that never caps gives ``take``.
+    """
+    if not sizes:
+        return take
+    count = len(sizes)
+    mean_new = max(sum(sizes) / count - 1.0, 1.0)
+    best, best_cost = take, math.inf
+    for stride in sorted({*sizes, take}, reverse=True):
+        if stride < 2:
+            continue
+        fills = sum(math.ceil((stride - size) / mean_new) for size in sizes if size < stride)
+        cost = (1.0 + fills / count) / (stride - 1)
+        if cost < best_cost:
+            best, best_cost = stride, cost
+    return best
 
 
 class TimelinePager:
@@ -114,9 +182,10 @@ class TimelinePager:
     ``async for event in pager`` yields events across every page; ``pager.pages()``
     yields each ``TimelinePage``; ``pager.raw()`` yields the events as the server's own
     dicts; ``await pager.to_list()`` collects them. Each iteration starts again from the
-    first page. No event id is yielded twice, even when events inserted while paging shift
-    the offsets: the pager remembers the latest 10,000 ids, which covers that many inserts
-    between two page requests in memory that stays flat however long the timeline.
+    first page. Every event that existed when the iteration started is yielded exactly
+    once and in order while new events arrive at the moving end (the end in ``asc``, the
+    head in ``desc``); events added meanwhile are yielded at most once; a change the pager
+    cannot place raises ``TimelineChangedError``.
     """
 
     def __init__(
@@ -126,14 +195,21 @@ class TimelinePager:
         skip: int,
         take: int,
         prefetch: int = 1,
+        order: Order = Order.ASC,
+        chat_id: str | None = None,
     ) -> None:
         self._fetch = fetch
         self._skip = skip
         self._take = take
         self._prefetch = prefetch
+        self._order = order
+        self._chat_id = chat_id
 
     def __repr__(self) -> str:
-        return f"<TimelinePager skip={self._skip} take={self._take} prefetch={self._prefetch}>"
+        return (
+            f"<TimelinePager order={self._order.value} skip={self._skip} take={self._take} "
+            f"prefetch={self._prefetch}>"
+        )
 
     def __aiter__(self) -> AsyncIterator[TimelineEvent]:
         return self._events()
@@ -145,7 +221,7 @@ class TimelinePager:
 
     async def pages(self) -> AsyncGenerator[TimelinePage, None]:
         """Yield the timeline page by page: the first always, later ones when they add events."""
-        async for page, decode in self._fetch_pages(self._skip, SeenIds(DEDUPE_WINDOW)):
+        async for page, decode in self._walk(None, None):
             records = decode(page.records) if page.records else []
             yield TimelinePage(total=page.total, records=records, skip=page.skip, take=page.take)
 
@@ -156,143 +232,442 @@ class TimelinePager:
                 yield record
 
     async def raw_pages(
-        self, *, skip: int | None = None, seen: SeenIds | None = None
+        self,
+        *,
+        after: TimelineCursor | None = None,
+        limiter: asyncio.Semaphore | None = None,
     ) -> AsyncGenerator[RawPage, None]:
-        """Yield pages of raw records, optionally resuming at ``skip`` with ids already ``seen``."""
-        start = self._skip if skip is None else skip
-        # Not ``seen or ...``: an empty SeenIds is falsy, and must still be the one used.
-        if seen is None:
-            seen = SeenIds(DEDUPE_WINDOW)
-        async for page, _ in self._fetch_pages(start, seen):
+        """Yield pages of raw records, resuming ``after`` a cursor an earlier iteration reported.
+
+        ``limiter`` is held by every request of this iteration, so several pagers can share
+        one budget of requests in flight.
+        """
+        async for page, _ in self._walk(after, limiter):
             yield page
 
     async def to_list(self) -> list[TimelineEvent]:
         """Return every event of the timeline in one list."""
         return [event async for event in self]
 
-    async def _fetch_pages(
-        self, skip: int, seen: SeenIds
-    ) -> AsyncIterator[tuple[RawPage, Callable[[list[dict[str, Any]]], list[TimelineEvent]]]]:
-        cursor = OffsetCursor(skip=skip, take=self._take)
-        prefetcher = _Prefetcher(self._fetch, skip, self._take, self._prefetch)
+    async def _walk(
+        self, after: TimelineCursor | None, limiter: asyncio.Semaphore | None
+    ) -> AsyncIterator[tuple[RawPage, Callable[[Records], list[TimelineEvent]]]]:
+        fetch = self._fetch
+        if limiter is not None:
+            gate = limiter
+
+            async def fetch_within(skip: int, take: int) -> FetchedPage:
+                async with gate:
+                    return await self._fetch(skip, take)
+
+            fetch = fetch_within
+        walker = _Walker(
+            fetch,
+            desc=self._order is Order.DESC,
+            start=self._skip,
+            take=self._take,
+            width=self._prefetch,
+            after=after,
+            chat_id=self._chat_id,
+        )
         try:
             first = True
-            while not cursor.done:
-                page_skip = cursor.skip
-                asked, fetched = await prefetcher.page_at(page_skip)
-                cursor.advance(len(fetched.records), fetched.total)
-                fresh = seen.fresh(fetched.records)
+            while (step := await walker.next_page()) is not None:
+                answer, start = step
+                fresh = walker.seen.fresh(answer.page.records[start:])
                 if fresh or first:
                     page = RawPage(
-                        total=fetched.total,
+                        total=answer.page.total,
                         records=fresh,
-                        skip=page_skip,
-                        take=asked,
-                        next_skip=cursor.skip,
+                        skip=answer.skip + start,
+                        take=self._take,
+                        cursor=walker.cursor(),
                     )
-                    yield page, fetched.decode
+                    yield page, answer.page.decode
                 first = False
         finally:
-            await prefetcher.aclose()
+            await walker.aclose()
 
 
-class _Prefetcher:
-    """Keep up to ``width`` page requests in flight ahead of the reader, handing pages out in order.
+@attrs.frozen
+class _Answer:
+    """A request's answer placed in coordinates: ``base`` is the coordinate of its first record."""
 
-    Requests go out at speculative offsets ``take`` apart and are refilled as soon as any
-    answer arrives; a short answer (a server capping ``take``) gets its gap requested at
-    once and narrows the stride to what the server really returns. At most ``width``
-    requests are in flight and at most ``width`` answers wait for the reader. Speculation
-    starts when the reader asks for a second page, so a loop that stops after the first
-    page (a bot reading the newest messages) costs no extra request.
+    skip: int
+    take: int
+    page: FetchedPage
+    base: int
+
+    @property
+    def last(self) -> int:
+        """Return the coordinate of the answer's last record (``base - 1`` when empty)."""
+        return self.base + len(self.page.records) - 1
+
+
+class _Request:
+    """A page request for coordinate ``key``: in flight, or answered and not yet read."""
+
+    __slots__ = ("anchored", "answer", "expected", "key", "take", "task")
+
+    def __init__(
+        self, key: int, take: int, expected: int, task: asyncio.Task[_Answer], anchored: bool
+    ) -> None:
+        self.anchored = anchored
+        self.expected = expected  # records it should bring, as the page size was estimated
+        self.key = key
+        self.take = take
+        self.task = task
+        self.answer: _Answer | None = None
+
+
+class _Walker:
+    """Hand out, in order, the answers that continue the timeline, keeping requests ahead.
+
+    The frontier is the coordinate of the last record handed out (the anchor). Up to
+    ``width`` requests go out at coordinates a page apart ahead of it, refilled as answers
+    arrive: two at first, doubling once four answers brought records (a total that is too
+    high then costs at most one request past the end); a short page stops speculation
+    until the next page shows the server caps pages rather than ending there; a capped
+    page's gap is asked for at once.
     """
 
-    def __init__(self, fetch: FetchPage, start: int, take: int, width: int) -> None:
+    def __init__(
+        self,
+        fetch: FetchPage,
+        *,
+        desc: bool,
+        start: int,
+        take: int,
+        width: int,
+        after: TimelineCursor | None,
+        chat_id: str | None,
+    ) -> None:
         self._fetch = fetch
+        self._desc = desc
+        self._start = start
         self._take = take
+        # From the anchor, a page holds take - 1 new records: at least one must fit.
+        self._anchored_take = max(take, 2)
         self._width = width
-        self._stride = take
-        self._next = start
-        self._limit: int | None = None  # the latest total: no speculation past it
-        self._pages: dict[int, tuple[int, asyncio.Task[FetchedPage]]] = {}
+        self._chat_id = chat_id
+        self.seen = SeenIds(DEDUPE_WINDOW)
+        self._recent: collections.deque[str] = collections.deque(maxlen=CURSOR_IDS)
+        self._frontier: int | None = None
+        self._anchor: str | None = None
+        self._anchor_skip = 0
+        self._anchor_total = 0
+        self._total: int | None = None  # the latest total, by arrival
+        self._end: int | None = None  # a coordinate known to hold no record
+        self._done = False
+        # Whether this iteration has an answer yet: a resumed one must ask once to learn
+        # what arrived at the moving end since its cursor (desc's fixed end needs no answer).
+        self._answered = desc
+        if after is not None:
+            for record_id in (*after.recent_ids, after.event_id):
+                self.seen.add(record_id)
+                self._recent.append(record_id)
+            self._set_frontier(after.skip, after.total, after.event_id)
+            self._total = after.total
+        self._requests: dict[int, _Request] = {}
         self._reads = 0
-        self._reader_at = start
+        self._progress = 0  # answers that brought records: the speculation ramp
+        self._sizes: collections.deque[int] = collections.deque(maxlen=32)
+        self._stride = self._anchored_take
+        self._region_pages = 1  # pages between speculative requests laid out ahead
+        self._origin = 0  # where those stretches are counted from
+        self._capped = False  # the server returns fewer records than asked mid-timeline
+        self._suspended = False  # a short page: no speculation until it is explained
+        self._after_short = False
+        self._unjoined = 0
+        self._empty_reread = False
+        self._stalled = 0
         self._closed = False
 
-    async def page_at(self, offset: int) -> tuple[int, FetchedPage]:
-        """Return the page starting at ``offset`` and the take it was asked with."""
-        if self._width <= 1:
-            # One page at a time: no task, no speculation (_spawn and _fill never run).
-            return self._take, await self._fetch(offset, self._take)
+    # -- coordinates --------------------------------------------------------------------
+
+    def _shift(self, total: int) -> int:
+        return total if self._desc else 0
+
+    def _bound(self, total: int) -> int:
+        """Return the first coordinate past the timeline, as an answer with ``total`` sees it."""
+        bound = 0 if self._desc else total
+        return bound if self._end is None else min(bound, self._end)
+
+    def _set_frontier(self, skip: int, total: int, event_id: str) -> None:
+        if self._frontier is None:
+            self._origin = skip - self._shift(total)
+        self._frontier = skip - self._shift(total)
+        self._anchor = event_id
+        self._anchor_skip = skip
+        self._anchor_total = total
+
+    def cursor(self) -> TimelineCursor | None:
+        """Return where the iteration stands, or None before any record was handed out."""
+        if self._anchor is None:
+            return None
+        recent = tuple(self._recent)
+        return TimelineCursor(
+            event_id=self._anchor,
+            skip=self._anchor_skip,
+            total=self._anchor_total,
+            recent_ids=recent[:-1],
+        )
+
+    # -- the reader -----------------------------------------------------------------------
+
+    async def next_page(self) -> tuple[_Answer, int] | None:
+        """Return the next answer that continues the timeline and the index of its first new record.
+
+        The first answer is returned even when empty; None means the timeline ended.
+        """
         self._reads += 1
-        self._reader_at = offset
-        for start in [start for start in self._pages if start < offset]:
-            # Behind the reader (a server that returned more than asked): never needed.
-            self._pages.pop(start)[1].cancel()
-        entry = self._pages.get(offset) or self._spawn(offset, self._gap_at(offset))
-        self._fill()
-        take, task = entry
+        if self._frontier is None:
+            if self._done:
+                return None
+            request = self._spawn(None, self._start, self._take)
+            answer = await self._take_answer(request)
+            self._done = not answer.page.records
+            self._advance(answer, 0)
+            return answer, 0
+        while not self._done:
+            frontier, anchor = self._frontier, self._anchor
+            assert anchor is not None
+            if self._answered and frontier + 1 >= self._bound(self._anchor_total):
+                break
+            self._prune(frontier)
+            request = self._request_for(frontier) or self._spawn_key(frontier)
+            self._fill()
+            answer = await self._take_answer(request)
+            step = self._join(answer, frontier, anchor)
+            if step is not None:
+                return step
+        self._done = True
+        return None
+
+    def _join(self, answer: _Answer, frontier: int, anchor: str) -> tuple[_Answer, int] | None:
+        records = answer.page.records
+        expected = frontier - answer.base
+        index = join_index(records, expected, anchor, self.seen)
+        if index is None:
+            self._not_joined(answer, frontier, expected)
+            return None
+        self._unjoined = 0
+        self._empty_reread = False
+        if index != expected:
+            # The coordinates were off (an insert or deletion before the anchor, or a total
+            # counted apart from its records): this answer's placement is the truth now.
+            logger.debug(
+                "page at skip %d joined at index %d, not %d: realigning",
+                answer.skip,
+                index,
+                expected,
+            )
+            self._realign()
+        if index + 1 >= len(records):
+            if index == expected == 0:
+                # Asked from the anchor, the server had nothing after it: the end.
+                self._done = True
+                return None
+            # The page ends at the anchor (it was placed before it): ask from the anchor.
+            self._stall(answer)
+            self._set_frontier(answer.skip + index, answer.page.total, anchor)
+            return None
+        self._stalled = 0
+        if self._after_short:
+            self._capped = True
+            self._suspended = False
+        self._advance(answer, index + 1)
+        return answer, index + 1
+
+    def _advance(self, answer: _Answer, start: int) -> None:
+        records = answer.page.records
+        if not records:
+            return
+        self._after_short = len(records) < answer.take
+        self._recent.extend(record["id"] for record in records[max(start, 0) :])
+        last = len(records) - 1
+        self._set_frontier(answer.skip + last, answer.page.total, records[last]["id"])
+
+    def _not_joined(self, answer: _Answer, frontier: int, expected: int) -> None:
+        """Ask again for a page that does not join, wider; give up after a few tries."""
+        self._unjoined += 1
+        if self._unjoined > MAX_UNJOINED_PAGES:
+            raise TimelineChangedError(
+                f"chat {self._chat_id or '?'}: the timeline changed while paging near offset "
+                f"{self._anchor_skip} (events deleted or inserted before it), and no page joins "
+                "the events already yielded; iterate again from the start",
+                chat_id=self._chat_id,
+                offset=self._anchor_skip,
+            )
+        records = answer.page.records
+        if not records:
+            if self._empty_reread:
+                # Nothing at the anchor, twice, the second time over a wider range: the
+                # timeline ends there (a total that is too high, or the last events deleted).
+                self._done = True
+                return
+            self._empty_reread = True
+        if not records or 0 <= expected < len(records):
+            # The anchor's place holds an event we never saw, or nothing: re-read around it.
+            logger.debug("page at skip %d does not join: re-reading wider", answer.skip)
+            self._realign()
+            self._spawn_key(frontier - self._take // 2)
+        # Otherwise the page lies beside the anchor (more inserts than its placement
+        # assumed): the reader asks again at the anchor with the newer total.
+
+    def _stall(self, answer: _Answer) -> None:
+        self._stalled += 1
+        if self._stalled > MAX_STALLED_PAGES:
+            raise answer.page.invalid(
+                f"{self._stalled} pages in a row added no new event although the total "
+                f"({answer.page.total}) says there are more: the server ignores skip or "
+                "repeats records"
+            )
+
+    # -- requests -------------------------------------------------------------------------
+
+    def _spawn_key(self, key: int) -> _Request:
+        total = self._total if self._total is not None else self._anchor_total
+        skip = max(0, key + self._shift(total))
+        return self._spawn(key, skip, self._anchored_take)
+
+    def _spawn(self, key: int | None, skip: int, take: int) -> _Request:
+        task = asyncio.ensure_future(self._answer(skip, take))
+        request = _Request(
+            skip if key is None else key,
+            take,
+            min(take, self._stride),
+            task,
+            anchored=key is not None,
+        )
+        if key is not None:
+            self._requests[key] = request
+        task.add_done_callback(lambda done: self._on_done(request, done))
+        return request
+
+    async def _answer(self, skip: int, take: int) -> _Answer:
+        page = await self._fetch(skip, take)
+        return _Answer(skip, take, page, skip - self._shift(page.total))
+
+    async def _take_answer(self, request: _Request) -> _Answer:
         try:
-            page = await task
+            answer = await request.task
         finally:
-            # Counted as in flight, then as waiting, until the reader has it.
-            self._pages.pop(offset, None)
+            if self._requests.get(request.key) is request:
+                del self._requests[request.key]
+        if request.answer is None:
+            # Awaited before its done callback ran (it was already done): learn from it now.
+            self._receive(request, answer)
+        return answer
+
+    def _expected_last(self, request: _Request) -> int:
+        """Return the coordinate of the last record ``request`` holds, or is expected to."""
+        if request.answer is not None:
+            return request.answer.last
+        return request.key + request.expected - 1
+
+    def _covers(self, request: _Request, coordinate: int) -> bool:
+        """Return whether ``request`` holds, or is expected to hold, ``coordinate`` and the next."""
+        first = request.key if request.answer is None else request.answer.base
+        return first <= coordinate < self._expected_last(request)
+
+    def _request_for(self, frontier: int) -> _Request | None:
+        best: _Request | None = None
+        for request in self._requests.values():
+            if self._covers(request, frontier) and (best is None or request.key > best.key):
+                best = request
+        return best
+
+    def _prune(self, frontier: int) -> None:
+        """Forget requests that cannot hold anything past the frontier."""
+        for key, request in list(self._requests.items()):
+            if self._expected_last(request) <= frontier:
+                del self._requests[key]
+                request.task.cancel()
+
+    def _realign(self) -> None:
+        """Drop speculation laid out in coordinates that turned out wrong."""
+        for request in self._requests.values():
+            request.task.cancel()
+        self._requests.clear()
+        if self._frontier is not None:
+            self._origin = self._frontier
+
+    def _on_done(self, request: _Request, task: asyncio.Task[_Answer]) -> None:
+        if task.cancelled() or task.exception() is not None or self._closed:
+            return
+        if request.answer is None:
+            self._receive(request, task.result())
+
+    def _receive(self, request: _Request, answer: _Answer) -> None:
+        """Learn from an answer as soon as it arrives: total, page size, end, gaps."""
+        request.answer = answer
+        self._answered = True
+        total = answer.page.total
+        self._total = total
+        received = len(answer.page.records)
+        if received > request.anchored:
+            self._progress += 1
+        if request.take == self._anchored_take and received:
+            self._sizes.append(received)
+            self._stride = page_size_estimate(self._sizes, self._anchored_take)
+        if received == 0 and self._frontier is not None and request.key > self._frontier:
+            # Nothing there: the timeline ends before this request's coordinate.
+            self._end = request.key if self._end is None else min(self._end, request.key)
+        elif 0 < received < request.take and not self._capped:
+            self._suspended = True
+        if len(self._sizes) >= 4 and min(self._sizes) != max(self._sizes):
+            # Page sizes vary: lay requests out a few pages apart and fill each stretch
+            # by chaining from the answers, which costs far fewer requests than guessing.
+            self._region_pages = REGION_PAGES
         self._fill()
-        return take, page
+
+    def _fill(self) -> None:
+        """Keep speculative requests in flight ahead of the frontier, within the ramp."""
+        if (
+            self._width <= 1
+            or self._reads < 2
+            or self._closed
+            or self._suspended
+            or self._frontier is None
+            or self._total is None
+        ):
+            return
+        ramp = SPECULATION_START_WIDTH
+        if self._progress >= 4:
+            ramp <<= min(self._progress - 3, 8)
+        allowed = min(self._width, ramp)
+        in_flight = sum(not request.task.done() for request in self._requests.values())
+        waiting = len(self._requests) - in_flight
+        bound = self._bound(self._total)
+        # Walk the requests from the frontier: after an answer, the first coordinate no
+        # request holds is a gap to fill; after a request still in flight, the next one
+        # goes a page on or, when page sizes vary, at the start of the next stretch.
+        key = self._frontier
+        limit = self._width * self._region_pages
+        while in_flight < allowed and waiting < limit and key + 1 < bound:
+            request = self._request_for(key)
+            if request is None:
+                request = self._spawn_key(key)
+                in_flight += 1
+            if request.answer is not None or self._region_pages == 1:
+                key = max(key + 1, self._expected_last(request))
+            else:
+                key = self._next_stretch(key)
+
+    def _next_stretch(self, key: int) -> int:
+        """Return the first stretch boundary past ``key``."""
+        length = self._region_pages * (self._anchored_take - 1)
+        origin = self._origin
+        return origin + ((key - origin) // length + 1) * length
 
     async def aclose(self) -> None:
         """Cancel every request still in flight and wait for them to end."""
         self._closed = True
-        tasks = [task for _, task in self._pages.values()]
-        self._pages.clear()
+        tasks = [request.task for request in self._requests.values()]
+        self._requests.clear()
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
-
-    def _gap_at(self, offset: int) -> int:
-        later = [start for start in self._pages if start > offset]
-        return min(self._take, min(later) - offset) if later else self._take
-
-    def _spawn(self, offset: int, take: int) -> tuple[int, asyncio.Task[FetchedPage]]:
-        task = asyncio.ensure_future(self._fetch(offset, take))
-        entry = (take, task)
-        task.add_done_callback(lambda done: self._on_done(offset, take, done))
-        self._pages[offset] = entry
-        # A capped server answers ``stride`` records whatever ``take`` asks.
-        self._next = max(self._next, offset + min(take, self._stride))
-        return entry
-
-    def _on_done(self, offset: int, take: int, task: asyncio.Task[FetchedPage]) -> None:
-        if self._closed or task.cancelled() or task.exception() is not None:
-            return
-        page = task.result()
-        self._limit = page.total
-        received = len(page.records)
-        if 0 < received < take:
-            # The server capped the page: learn its real page size.
-            self._stride = min(self._stride, received)
-            if offset == self._reader_at:
-                self._realign(offset + received)
-        self._fill()
-
-    def _realign(self, frontier: int) -> None:
-        """Drop speculation laid out with an old stride and go on from ``frontier``."""
-        stride = self._stride
-        for start in [s for s in self._pages if s > frontier and (s - frontier) % stride]:
-            self._pages.pop(start)[1].cancel()
-        self._next = frontier
-
-    def _fill(self) -> None:
-        if self._limit is None or self._closed or self._reads < 2:
-            return
-        tasks = [task for _, task in self._pages.values()]
-        in_flight = sum(not task.done() for task in tasks)
-        waiting = len(tasks) - in_flight
-        while in_flight < self._width and waiting < self._width and self._next < self._limit:
-            if self._next in self._pages:
-                self._next += min(self._pages[self._next][0], self._stride)
-                continue
-            self._spawn(self._next, self._take)
-            in_flight += 1

@@ -190,12 +190,15 @@ class ChatsResource:
     ) -> TimelinePager:
         """Return a pager over the chat's timeline events, oldest first unless ``order="desc"``.
 
-        ``prefetch`` keeps that many page requests in flight ahead of the reader (events
-        still come strictly in order). Nothing is requested until the pager is iterated;
-        bad arguments raise here.
+        ``prefetch`` keeps up to that many page requests in flight ahead of the reader
+        (events still come strictly in order). Every event that existed when an iteration
+        starts is yielded once while new ones arrive; see ``TimelinePager``. Nothing is
+        requested until the pager is iterated; bad arguments raise here.
         """
-        path = f"/chats/{check_chat_id(chat_id)}/timeline"
-        params: dict[str, str | int] = {"order": _check_order(order).value}
+        chat_id = check_chat_id(chat_id)
+        path = f"/chats/{chat_id}/timeline"
+        order = _check_order(order)
+        params: dict[str, str | int] = {"order": order.value}
         if search is not None:
             if not isinstance(search, str):
                 raise TypeError(f"search must be a str, got {type(search).__name__}")
@@ -213,9 +216,11 @@ class ChatsResource:
             def decode(fresh: list[dict[str, Any]]) -> list[TimelineEvent]:
                 return structure_records(fresh, TimelineEvent, ctx)
 
-            return FetchedPage(total=total, records=records, decode=decode)
+            return FetchedPage(total=total, records=records, decode=decode, invalid=ctx.error)
 
-        return TimelinePager(fetch, skip=skip, take=take, prefetch=prefetch)
+        return TimelinePager(
+            fetch, skip=skip, take=take, prefetch=prefetch, order=order, chat_id=chat_id
+        )
 
     async def _send_json(self, chat_id: str, payload: dict[str, Any]) -> SendResult:
         path = f"/chats/{check_chat_id(chat_id)}/messages"
