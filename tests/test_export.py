@@ -977,3 +977,29 @@ async def test_a_chat_that_fails_at_once_leaves_no_file_behind(
     # No empty file that would look like a chat with no events.
     assert not (tmp_path / f"{missing}.jsonl").exists()
     assert not (tmp_path / ".checkpoints" / f"{missing}.json").exists()
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+async def test_a_rerun_after_many_new_messages_neither_duplicates_nor_skips(
+    emu: WeglyEmulator, client: wa.WeglyClient, tmp_path: Path, order: str
+) -> None:
+    chat_id = emu.create_chat(events=600, seed=95)
+    first = await export(client, [chat_id], tmp_path, order=order, take=100)
+    assert first.ok
+    before = emu.events(chat_id)
+    for n in range(1500):  # far more than any id window a checkpoint could keep
+        emu.add_message(chat_id, f"nova {n}")
+    second = await export(client, [chat_id], tmp_path, order=order, take=100)
+    assert second.ok
+    lines = read_jsonl(tmp_path / f"{chat_id}.jsonl")
+    ids = [line["id"] for line in lines]
+    assert len(ids) == len(set(ids)), "the rerun appended duplicates"
+    if order == "asc":
+        # asc grows at the end: the rerun appends exactly the new messages.
+        assert second.written == 1500
+        assert ids == [event["id"] for event in emu.events(chat_id)]
+    else:
+        # desc was complete down to the oldest event, which is where it resumes: nothing
+        # to add (a desc export is a snapshot; asc is the order for incremental sync).
+        assert second.written == 0
+        assert ids == [event["id"] for event in before[::-1]]

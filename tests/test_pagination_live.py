@@ -18,6 +18,7 @@ import pytest
 from aiohttp import web
 
 import wegly_async as wa
+from wegly_async.export import export_timelines
 
 CHAT = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
 TOKEN = "live-token"
@@ -306,6 +307,86 @@ async def test_a_desc_export_of_a_moving_chat_holds_every_event_once(
 
 
 async def wa_export(client: wa.WeglyClient, out: Path, order: str) -> Any:
-    from wegly_async.export import export_timelines
-
     return await export_timelines(client, [CHAT], out, order=order, take=50, concurrency=4)
+
+
+class ManyChats:
+    """Several chats behind one server that counts the timeline requests in flight."""
+
+    def __init__(self, chats: dict[str, list[dict[str, Any]]], delay: float = 0.003) -> None:
+        self.chats = chats
+        self.delay = delay
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.raw_bodies: dict[str, bytes] = {}
+
+    async def handle(self, request: web.Request) -> web.Response:
+        chat = request.match_info["chat"]
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay)
+        finally:
+            self.in_flight -= 1
+        if chat in self.raw_bodies:
+            return web.Response(body=self.raw_bodies[chat], content_type="application/json")
+        skip, take = int(request.query["skip"]), int(request.query["take"])
+        events = self.chats[chat]
+        view = events if request.query["order"] == "asc" else events[::-1]
+        body = {"total": len(events), "records": view[skip : skip + take]}
+        return web.Response(body=orjson.dumps(body), content_type="application/json")
+
+
+async def _serve_many(chats: ManyChats) -> tuple[web.AppRunner, wa.WeglyClient]:
+    app = web.Application()
+    app.router.add_get("/integrations/external/chats/{chat}/timeline", chats.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    return runner, wa.WeglyClient(TOKEN, base_url=f"http://127.0.0.1:{port}", max_retries=0)
+
+
+def _chat_ids(count: int) -> list[str]:
+    return [f"3c90c3cc-0d44-4b50-8888-{n:012d}" for n in range(count)]
+
+
+@pytest.mark.parametrize("concurrency", [1, 2, 4])
+async def test_export_concurrency_is_the_whole_budget_of_requests_in_flight(
+    tmp_path: Path, concurrency: int
+) -> None:
+    ids = _chat_ids(6)
+    # One long chat and five short ones: the long one may use what the others left.
+    chats = ManyChats(
+        {chat: [_event(n) for n in range(900 if i == 0 else 120)] for i, chat in enumerate(ids)}
+    )
+    runner, client = await _serve_many(chats)
+    try:
+        result = await export_timelines(client, ids, tmp_path, take=50, concurrency=concurrency)
+    finally:
+        await client.close()
+        await runner.cleanup()
+    assert result.ok
+    assert 1 <= chats.max_in_flight <= concurrency
+    if concurrency > 1:
+        assert chats.max_in_flight == concurrency  # and the budget is used
+
+
+async def test_a_record_too_deep_to_write_fails_only_its_chat(tmp_path: Path) -> None:
+    ids = _chat_ids(3)
+    chats = ManyChats({chat: [_event(n) for n in range(200)] for chat in ids})
+    deep = b'{"a":' * 400 + b"1" + b"}" * 400
+    chats.raw_bodies[ids[1]] = b'{"total":1,"records":[{"id":"deep-1","x":' + deep + b"}]}"
+    runner, client = await _serve_many(chats)
+    try:
+        result = await export_timelines(client, ids, tmp_path, take=50, concurrency=3)
+    finally:
+        await client.close()
+        await runner.cleanup()
+    assert [chat.chat_id for chat in result.failed] == [ids[1]]
+    error = result.failed[0].error
+    assert isinstance(error, wa.InvalidResponseError)
+    assert "deep-1" in str(error)
+    for chat in (ids[0], ids[2]):
+        lines = (tmp_path / f"{chat}.jsonl").read_bytes().splitlines()
+        assert [orjson.loads(line)["id"] for line in lines] == [e["id"] for e in chats.chats[chat]]
