@@ -83,13 +83,16 @@ class RetryPolicy:
         """Return how long to wait before retry ``attempt``, or None when not to retry.
 
         ``attempt`` counts retries already made; a server's Retry-After on 429/503
-        replaces the backoff unless it is longer than ``max_retry_after``.
+        lengthens the backoff (never shortens it, so ``0``, a negative value or a past date
+        cannot make a busy server be asked again at once) unless it is longer than
+        ``max_retry_after``.
         """
         if attempt >= self.max_retries:
             return None
+        backoff = self.backoff(attempt, rand)
         if retry_after is not None and status in _RETRY_AFTER_STATUSES:
-            return None if retry_after > self.max_retry_after else retry_after
-        return self.backoff(attempt, rand)
+            return None if retry_after > self.max_retry_after else max(retry_after, backoff)
+        return backoff
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
