@@ -33,6 +33,7 @@ class Failure(enum.Enum):
 
     NOT_SENT = "not sent"  # connection refused, DNS failure, connect timeout
     MAYBE_SENT = "maybe sent"  # broken or timed out after the request may have been written
+    TLS_REFUSED = "TLS refused"  # a bad certificate stays bad: never worth another try
 
 
 @attrs.frozen
@@ -65,6 +66,8 @@ class RetryPolicy:
 
     def retries_failure(self, failure: Failure, *, idempotent: bool) -> bool:
         """Return whether a transport failure may be retried at all."""
+        if failure is Failure.TLS_REFUSED:
+            return False
         return idempotent or failure is Failure.NOT_SENT
 
     def backoff(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
