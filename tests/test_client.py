@@ -222,6 +222,38 @@ def test_credentials_query_or_fragment_in_base_url_are_rejected(url: str) -> Non
     assert "hunter2pw" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:hunter2pw@api.wegly.test:99999",
+        "https://user:hunter2pw@api.wegly.test:port",
+        "http://user:hunter2pw@example.com",
+        "ftp://user:hunter2pw@api.wegly.test",
+        "https://api.wegly.test/?key=hunter2pw",
+    ],
+)
+def test_base_url_errors_never_echo_credentials(url: str) -> None:
+    with pytest.raises(ValueError, match="base_url") as info:
+        wa.WeglyClient(TOKEN, base_url=url)
+    for text in _exception_texts(info.value):
+        assert "hunter2pw" not in text
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://app.example.com\x00",
+        "https://app.exa\tmple.com",
+        "https://app.example.com\x7f",
+        "https://app.example.com\x1b[31m",
+        "https://bücher.example",
+    ],
+)
+def test_origin_with_control_or_non_ascii_characters_is_rejected_up_front(origin: str) -> None:
+    with pytest.raises(ValueError, match="origin"):
+        wa.WeglyClient(TOKEN, base_url=BASE_URL, origin=origin)
+
+
 async def test_origin_argument_is_sent_as_header(mock_api: Any) -> None:
     mock_api.post(SEND_URL, payload=SENT)
     async with wa.WeglyClient(TOKEN, base_url=BASE_URL, origin="https://app.example.com") as c:

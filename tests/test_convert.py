@@ -11,16 +11,22 @@ from typing import Any
 import attrs
 import cattrs
 import pytest
+from aiohttp import web
+from conftest import CHAT_ID
+from loopback import serve_app
 
 import wegly_async as wa
 from wegly_async._convert import (
+    ResponseContext,
     _generate_structure_fn,
     _mutable_twin,
     configure_converter,
     converter,
     encode_json,
     parse_datetime,
+    parse_envelope,
     parse_response,
+    structure_records,
 )
 from wegly_async.testing import WeglyEmulator
 
@@ -420,3 +426,120 @@ def test_a_model_with_a_hidden_slot_keeps_attrs_own_init() -> None:
     # cache_hash keeps the hash in a slot that only attrs' __init__ fills.
     hashed = converter.structure({"id": "h"}, Hashed)
     assert hash(hashed) == hash(Hashed(id="h"))
+
+
+# --- records that do not fit: which one, and where ------------------------------------------
+
+
+def _event(number: int, **message: Any) -> dict[str, Any]:
+    return {
+        "id": f"ev-{number}",
+        "event_type": "message",
+        "event_at": "2024-05-01T12:00:00Z",
+        "message": {"id": f"m-{number}", "body_text": "hi", **message},
+    }
+
+
+def _page(bad_index: int, **bad: Any) -> list[dict[str, Any]]:
+    records = [_event(n) for n in range(6)]
+    for key, value in bad.items():
+        if key == "event_at":
+            records[bad_index][key] = value
+        else:
+            records[bad_index]["message"][key] = value
+    return records
+
+
+@pytest.mark.parametrize(
+    ("bad", "path"),
+    [
+        ({"from_me": 0}, "records[3].message.from_me"),
+        ({"reactions": {}}, "records[3].message.reactions"),
+        ({"reactions": [{"emoji": "x"}, {"emoji": 5}]}, "records[3].message.reactions[1].emoji"),
+        ({"event_at": ""}, "records[3].event_at"),
+        (
+            {"quoted_message": {"id": "q", "from_me": "no"}},
+            "records[3].message.quoted_message.from_me",
+        ),
+        ({"agent": {"user": {"name": 7}}}, "records[3].message.agent.user.name"),
+    ],
+)
+def test_an_off_type_field_is_named_with_its_event_id_and_path(
+    bad: dict[str, Any], path: str
+) -> None:
+    records = _page(3, **bad)
+    ctx = ResponseContext(200, "GET", "u", json.dumps(records).encode())
+    with pytest.raises(wa.InvalidResponseError) as info:
+        structure_records(records, wa.TimelineEvent, ctx)
+    assert path in str(info.value)
+    assert "'ev-3'" in str(info.value)
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    message: dict[str, Any] = {"id": "m-0"}
+    for level in range(depth):
+        message = {"id": f"m-{level + 1}", "quoted_message": message}
+    return {"id": "ev-deep", "event_type": "message", "message": message}
+
+
+def test_a_record_255_levels_deep_still_decodes() -> None:
+    ctx = ResponseContext(200, "GET", "u", b"{}")
+    decoded = structure_records([_event(0), _nested(255)], wa.TimelineEvent, ctx)
+    assert decoded[1].id == "ev-deep"
+
+
+@pytest.mark.parametrize("depth", [1023, 3000])
+def test_a_deeply_nested_record_is_an_invalid_response_not_a_recursion_error(depth: int) -> None:
+    ctx = ResponseContext(200, "GET", "u", b"{}")
+    with pytest.raises(wa.InvalidResponseError, match=r"ev-deep.*nested too deeply"):
+        structure_records([_event(0), _nested(depth)], wa.TimelineEvent, ctx)
+
+
+@pytest.mark.parametrize("depth", [1100, 5000])
+def test_an_envelope_nested_past_the_parser_limit_is_an_invalid_response(depth: int) -> None:
+    body = b'{"total": 1, "records": [{"id": "e", "x": ' + b"[" * depth + b"]" * depth + b"}]}"
+    with pytest.raises(wa.InvalidResponseError, match="not JSON"):
+        parse_envelope(ResponseContext(200, "GET", "u", body))
+
+
+def _page_app(body: bytes) -> web.Application:
+    async def timeline(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/integrations/external/chats/{chat}/timeline", timeline)
+    return app
+
+
+def _deep_body(depth: int) -> bytes:
+    message = '{"id": "m-0"}'
+    for level in range(depth):
+        message = f'{{"id": "m-{level + 1}", "quoted_message": {message}}}'
+    first = json.dumps(_event(0))
+    deep = f'{{"id": "ev-deep", "event_type": "message", "message": {message}}}'
+    return f'{{"total": 2, "records": [{first}, {deep}]}}'.encode()
+
+
+async def test_typed_iteration_names_the_field_that_failed_its_page() -> None:
+    body = json.dumps({"total": 6, "records": _page(4, from_me=0)}).encode()
+    async with (
+        serve_app(_page_app(body)) as base_url,
+        wa.WeglyClient("t0ken-x", base_url=base_url) as client,
+    ):
+        with pytest.raises(wa.InvalidResponseError) as info:
+            await client.chats.timeline(CHAT_ID).to_list()
+        # The raw records of the same page still come through.
+        raw = [record async for record in client.chats.timeline(CHAT_ID).raw()]
+    assert "records[4].message.from_me" in str(info.value)
+    assert "'ev-4'" in str(info.value)
+    assert len(raw) == 6
+
+
+async def test_typed_iteration_of_a_deep_record_is_an_invalid_response() -> None:
+    async with (
+        serve_app(_page_app(_deep_body(1000))) as base_url,
+        wa.WeglyClient("t0ken-x", base_url=base_url) as client,
+    ):
+        with pytest.raises(wa.InvalidResponseError) as info:
+            await client.chats.timeline(CHAT_ID).to_list()
+    assert "ev-deep" in str(info.value)

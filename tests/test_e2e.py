@@ -24,6 +24,7 @@ import aiohttp
 import pytest
 
 import wegly_async as wa
+from wegly_async._constants import INITIAL_RETRY_DELAY
 from wegly_async.testing import RecordedRequest, WeglyEmulator
 
 PREFIX = "/integrations/external"
@@ -963,8 +964,11 @@ async def test_retry_after_as_an_http_date(
     future = email.utils.format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
     async with emu.client(timeout=5.0, max_retry_after=60.0) as client:
         emu.inject(429, method="GET", retry_after=past)
+        random.seed(5)
         assert len(await collect(client.chats.timeline(chat, take=100))) == 60
-        assert sleeps == [0.0]  # a date in the past means "now", not a backoff
+        # A date in the past means "now", which never waits less than the backoff.
+        assert len(sleeps) == 1
+        assert 0.0 < sleeps[0] <= INITIAL_RETRY_DELAY
         assert len(emu.requests) == 2
 
         emu.inject(429, method="GET", retry_after=future)

@@ -87,6 +87,13 @@ def test_join_index_falls_back_to_the_latest_id_already_yielded() -> None:
     assert join_index(_records("a", "b", "d", "e"), 2, "c", seen) == 1
 
 
+def test_join_index_beside_the_anchor_joins_only_on_the_anchor_itself() -> None:
+    seen = SeenIds(initial=("a", "b", "c"))
+    # A short page that ends before the anchor holds only events already yielded.
+    assert join_index(_records("a", "b"), 2, "c", seen) is None
+    assert join_index(_records("b", "c", "d"), 5, "c", seen) == 1
+
+
 def test_join_index_says_none_when_nothing_joins() -> None:
     seen = SeenIds(initial=("a", "b"))
     assert join_index(_records("d", "e"), 0, "b", seen) is None

@@ -58,6 +58,24 @@ def test_retry_after_replaces_backoff(status: int) -> None:
     assert RetryPolicy().delay(0, status=status, retry_after=7.0, rand=lambda: 1.0) == 7.0
 
 
+@pytest.mark.parametrize("retry_after", [0.0, 0.01])
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_shorter_than_the_backoff_waits_the_backoff(
+    status: int, retry_after: float
+) -> None:
+    policy = RetryPolicy(initial_delay=0.5)
+    assert policy.delay(0, status=status, retry_after=retry_after, rand=lambda: 0.5) == 0.25
+    assert policy.delay(2, status=status, retry_after=retry_after, rand=lambda: 0.5) == 1.0
+
+
+def test_past_or_negative_retry_after_headers_wait_the_backoff() -> None:
+    policy = RetryPolicy(initial_delay=0.5)
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    for header in ("0", "-3", "Mon, 01 Jan 2001 00:00:00 GMT"):
+        seconds = parse_retry_after(header, now=now)
+        assert policy.delay(0, status=429, retry_after=seconds, rand=lambda: 1.0) == 0.5
+
+
 def test_retry_after_is_ignored_on_other_statuses() -> None:
     assert RetryPolicy().delay(0, status=500, retry_after=7.0, rand=lambda: 1.0) == 0.5
 

@@ -1,23 +1,40 @@
-"""Retries, timeouts and redirects, through aioresponses: what is repeated, how often, how long."""
+"""Retries, timeouts, caps and secrets: aioresponses for the rules, loopback servers for more."""
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
+import gc
 import io
+import logging
 import pathlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+import random
+import shutil
+import socket
+import ssl
+import struct
+import subprocess
+import traceback
+import tracemalloc
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
+from aiohttp import web
 from aiohttp.client_reqrep import ConnectionKey
 from aioresponses import CallbackResult
 from conftest import API, BASE_URL, CHAT_ID, TOKEN
+from loopback import RawHandler, app_in_thread, read_request, serve_app, serve_raw
 from yarl import URL
 
 import wegly_async as wa
 from wegly_async._constants import INITIAL_RETRY_DELAY, MAX_RETRY_DELAY
+from wegly_async.cli._main import describe_error
+from wegly_async.testing import WeglyEmulator
 
 SEND_URL = f"{API}/chats/{CHAT_ID}/messages"
 TIMELINE_URL = f"{API}/chats/{CHAT_ID}/timeline?order=asc&skip=0&take=100"
@@ -246,13 +263,15 @@ async def test_retry_after_as_http_date(
     assert 27.0 <= sleeps[0] <= 30.0
 
 
-async def test_retry_after_http_date_in_the_past_does_not_wait(
+async def test_retry_after_http_date_in_the_past_waits_the_backoff(
     mock_api: Any, client: wa.WeglyClient, sleeps: list[float]
 ) -> None:
+    random.seed(9)
     mock_api.get(TIMELINE_URL, status=429, headers={"Retry-After": http_date(-120)})
     mock_api.get(TIMELINE_URL, payload=EMPTY_PAGE)
     await read_timeline(client)
-    assert sleeps == [0.0]
+    assert len(sleeps) == 1
+    assert 0.0 < sleeps[0] <= INITIAL_RETRY_DELAY
 
 
 @pytest.mark.parametrize("retry_after", ["120", "61"])
@@ -676,3 +695,420 @@ async def test_every_send_kind_is_not_retried_on_500(
         await _SENDS[which](client)
     assert len(post_calls(mock_api)) == 1
     assert sleeps == []
+
+
+# --- the real transport against loopback servers ---------------------------------------------
+
+SECRET = "s3cret-Tok3n-Q7"
+TIMELINE_PATH = f"/integrations/external/chats/{CHAT_ID}/timeline"
+SEND_PATH = f"/integrations/external/chats/{CHAT_ID}/messages"
+SENT_BODY = orjson.dumps(SENT)
+
+
+def _app(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.Application:
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    return app
+
+
+def _gzip(size: int) -> bytes:
+    """Return a gzip stream that inflates to ``size`` bytes of JSON white space."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b" " * (1 << 20)
+    parts = [packer.compress(block) for _ in range(size // len(block))]
+    return b"".join([*parts, packer.flush()])
+
+
+@pytest.mark.parametrize("bad", [True, 1.5, "32MiB", None])
+def test_max_response_bytes_must_be_an_int(bad: Any) -> None:
+    with pytest.raises(TypeError, match="max_response_bytes"):
+        wa.WeglyClient(TOKEN, base_url=BASE_URL, max_response_bytes=bad)
+
+
+@pytest.mark.parametrize("bad", [-1, 0, 100])
+def test_max_response_bytes_has_a_minimum(bad: int) -> None:
+    with pytest.raises(ValueError, match="max_response_bytes"):
+        wa.WeglyClient(TOKEN, base_url=BASE_URL, max_response_bytes=bad)
+
+
+def test_max_response_bytes_defaults_to_the_named_constant() -> None:
+    assert wa.WeglyClient(TOKEN, base_url=BASE_URL).max_response_bytes == 32 * 1024 * 1024
+
+
+async def test_an_answer_over_max_response_bytes_is_an_invalid_response() -> None:
+    body = b'{"total": 0, "records": []' + b" " * (3 << 20) + b"}"
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    async with (
+        serve_app(_app(handler)) as base_url,
+        wa.WeglyClient(TOKEN, base_url=base_url, max_response_bytes=1 << 20) as client,
+    ):
+        with pytest.raises(wa.InvalidResponseError, match="max_response_bytes") as info:
+            await read_timeline(client)
+        assert "accepted" not in str(info.value)
+        bigger = wa.WeglyClient(TOKEN, base_url=base_url, max_response_bytes=4 << 20)
+        async with bigger:
+            assert await read_timeline(bigger) == []
+
+
+async def test_a_send_answer_over_max_response_bytes_says_the_server_accepted_it() -> None:
+    seen: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request.method)
+        return web.Response(body=b"[" + b" " * (2 << 20) + b"]", content_type="application/json")
+
+    async with (
+        serve_app(_app(handler)) as base_url,
+        wa.WeglyClient(TOKEN, base_url=base_url, max_response_bytes=1 << 20) as client,
+    ):
+        with pytest.raises(wa.InvalidResponseError, match="accepted") as info:
+            await send(client)
+    assert not isinstance(info.value, wa.SendOutcomeUnknownError)
+    assert seen == ["POST"]
+
+
+async def test_a_gzip_bomb_costs_about_the_cap_in_memory() -> None:
+    bomb = _gzip(128 << 20)
+    assert len(bomb) < 1 << 20
+
+    async def handler(request: web.Request) -> web.Response:
+        headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        return web.Response(body=bomb, headers=headers)
+
+    async with (
+        serve_app(_app(handler)) as base_url,
+        wa.WeglyClient(TOKEN, base_url=base_url, max_response_bytes=1 << 20) as client,
+    ):
+        tracemalloc.start()
+        try:
+            with pytest.raises(wa.InvalidResponseError, match="max_response_bytes"):
+                await read_timeline(client)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    # 128 MiB inflated on the old path; a few chunks past the 1 MiB cap now. aiohttp
+    # before 3.14 inflates a whole network chunk at once, up to its own 32 MiB limit.
+    old_aiohttp = tuple(int(part) for part in aiohttp.__version__.split(".")[:2]) < (3, 14)
+    assert peak < (96 << 20 if old_aiohttp else 16 << 20)
+
+
+async def test_an_error_body_is_capped_and_read_once() -> None:
+    huge = orjson.dumps({"message": "x" * (4 << 20)})
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=500, body=huge, content_type="application/json")
+
+    async with (
+        serve_app(_app(handler)) as base_url,
+        wa.WeglyClient(TOKEN, base_url=base_url, max_retries=0) as client,
+    ):
+        with pytest.raises(wa.InternalServerError) as info:
+            await read_timeline(client)
+    assert isinstance(info.value.body, str)  # cut short, so no longer JSON
+    assert len(info.value.body) <= 64 * 1024
+    assert len(str(info.value)) < 1024
+
+
+# --- the token never leaks ---------------------------------------------------------------
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """Yield ``exc`` and every exception reachable through __cause__ and __context__."""
+    todo, seen = [exc], set()
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo += [e for e in (current.__cause__, current.__context__) if e is not None]
+        todo += [e for e in getattr(current, "exceptions", ()) if isinstance(e, BaseException)]
+
+
+def _texts(exc: BaseException) -> Iterator[str]:
+    for link in _chain(exc):
+        yield str(link)
+        yield repr(link)
+        yield repr(link.args)
+        yield "".join(traceback.format_exception_only(link))
+        for name, value in vars(link).items():
+            yield f"{name}={value!r}"
+
+
+def assert_no_secret(exc: BaseException) -> None:
+    for text in _texts(exc):
+        assert SECRET not in text, text
+
+
+async def _echo_status_line(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    request = await read_request(reader)
+    auth = next(line for line in request.split(b"\r\n") if line.lower().startswith(b"authoriz"))
+    writer.write(b"HTTP/1.1 2OO " + auth + b"\r\n\r\n")
+    await writer.drain()
+
+
+async def _bad_header(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await read_request(reader)
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: nope " + SECRET.encode() + b"\r\n\r\n{}")
+    await writer.drain()
+
+
+async def _truncated(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await read_request(reader)
+    writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{"total": 1')
+    await writer.drain()
+
+
+async def _bad_chunks(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await read_request(reader)
+    writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n")
+    await writer.drain()
+
+
+async def _reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await read_request(reader)
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+async def _garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await read_request(reader)
+    writer.write(b"\x00\xffnot http at all " + SECRET.encode() + b"\r\n\r\n")
+    await writer.drain()
+
+
+@pytest.mark.parametrize(
+    "server", [_echo_status_line, _bad_header, _truncated, _bad_chunks, _reset, _garbage]
+)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_no_error_reaches_the_token(server: RawHandler, method: str) -> None:
+    async with (
+        serve_raw(server) as base_url,
+        wa.WeglyClient(SECRET, base_url=base_url, max_retries=1) as client,
+    ):
+        with pytest.raises(wa.WeglyError) as info:
+            await (read_timeline(client) if method == "GET" else send(client))
+    assert_no_secret(info.value)
+
+
+async def test_a_server_echoing_the_token_is_redacted_everywhere(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        auth = request.headers["Authorization"]
+        body = {"message": f"token {auth} is not valid", "echo": [SECRET]}
+        return web.json_response(body, status=401)
+
+    caplog.set_level(logging.DEBUG, logger="wegly_async")
+    async with (
+        serve_app(_app(handler)) as base_url,
+        wa.WeglyClient(SECRET, base_url=base_url) as client,
+    ):
+        with pytest.raises(wa.AuthenticationError) as info:
+            await send(client)
+    error = info.value
+    assert "[REDACTED]" in error.message
+    assert error.body == {"message": "token Bearer [REDACTED] is not valid", "echo": ["[REDACTED]"]}
+    assert_no_secret(error)
+    assert SECRET not in describe_error(error)  # what the CLI prints on stderr
+    assert SECRET not in caplog.text
+
+
+# --- a session the caller made -------------------------------------------------------------
+
+
+async def test_a_raise_for_status_session_still_gets_the_sdk_errors() -> None:
+    calls: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        calls.append(request.method)
+        if request.method == "GET":
+            return web.json_response({"message": "no such chat"}, status=404)
+        return web.json_response({"message": "slow down"}, status=429)
+
+    async with (
+        serve_app(_app(handler)) as base_url,
+        aiohttp.ClientSession(raise_for_status=True) as session,
+        wa.WeglyClient(TOKEN, base_url=base_url, session=session, max_retries=0) as client,
+    ):
+        with pytest.raises(wa.NotFoundError, match="no such chat"):
+            await read_timeline(client)
+        with pytest.raises(wa.RateLimitError, match="slow down"):
+            await send(client)
+    assert calls == ["GET", "POST"]
+
+
+# --- TLS -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory: pytest.TempPathFactory) -> ssl.SSLContext:
+    """Return a server TLS context with a certificate no CA vouches for (made by openssl)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_a_refused_certificate_is_never_retried(
+    self_signed: ssl.SSLContext, sleeps: list[float], method: str
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response(EMPTY_PAGE)
+
+    runner = web.AppRunner(_app(handler))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=self_signed)
+    await site.start()
+    base_url = f"https://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        async with wa.WeglyClient(TOKEN, base_url=base_url) as client:
+            with pytest.raises(wa.APIConnectionError, match="certificate was refused") as info:
+                await (read_timeline(client) if method == "GET" else send(client))
+    finally:
+        await runner.cleanup()
+    assert sleeps == []
+    assert not isinstance(info.value, wa.SendOutcomeUnknownError)
+
+
+# --- multipart filenames -------------------------------------------------------------------
+
+
+async def test_a_filename_with_a_quote_and_semicolon_is_percent_encoded_like_browsers() -> None:
+    bodies: list[bytes] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        bodies.append(await request.read())
+        return web.json_response(SENT)
+
+    async with (
+        serve_app(_app(handler)) as base_url,
+        wa.WeglyClient(TOKEN, base_url=base_url) as client,
+    ):
+        await client.chats.send_document(CHAT_ID, b"%PDF", filename='a"b;c.pdf')
+    (body,) = bodies
+    assert b'filename="a%22b;c.pdf"' in body
+    assert b"\\" not in body.split(b"\r\n\r\n")[0]
+
+
+async def test_the_emulator_round_trips_a_filename_with_a_quote(
+    wegly_emulator: WeglyEmulator,
+) -> None:
+    chat = wegly_emulator.create_chat(events=1, seed=3)
+    async with wegly_emulator.client() as client:
+        await client.chats.send_document(chat, b"%PDF", filename='Q3 "final"; v2.pdf')
+    (part,) = [r.parts["file"] for r in wegly_emulator.requests if "file" in r.parts]
+    assert part.filename == 'Q3 "final"; v2.pdf'
+    assert part.data == b"%PDF"
+
+
+# --- a send that never left ----------------------------------------------------------------
+
+
+async def test_sends_still_queued_for_a_connection_are_not_outcome_unknown() -> None:
+    received: list[bytes] = []
+    release = asyncio.Event()
+
+    async def stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.append(await read_request(reader))
+        await release.wait()
+
+    async with serve_raw(stall) as base_url:
+        connector = aiohttp.TCPConnector(limit=2)
+        async with (
+            aiohttp.ClientSession(connector=connector) as session,
+            wa.WeglyClient(
+                TOKEN, base_url=base_url, session=session, timeout=0.5, max_retries=0
+            ) as client,
+        ):
+            results = await asyncio.gather(
+                *(send(client) for _ in range(8)), return_exceptions=True
+            )
+        release.set()
+    unknown = [r for r in results if isinstance(r, wa.SendOutcomeUnknownError)]
+    plain = [r for r in results if type(r) is wa.APITimeoutError]
+    # Two connections at a time: a slot freed by a timed-out send may let one more through.
+    assert 2 <= len(received) < 8
+    assert len(unknown) <= len(received)
+    assert len(unknown) + len(plain) == 8
+    assert all("may or may not" not in str(r) for r in plain)
+
+
+async def test_the_own_session_also_knows_a_send_never_left(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    received: list[bytes] = []
+    release = asyncio.Event()
+
+    async def stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.append(await read_request(reader))
+        await release.wait()
+
+    original = aiohttp.ClientSession.__init__
+
+    def small_pool(self: aiohttp.ClientSession, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("connector", aiohttp.TCPConnector(limit=3))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(aiohttp.ClientSession, "__init__", small_pool)
+    async with serve_raw(stall) as base_url:
+        async with wa.WeglyClient(TOKEN, base_url=base_url, timeout=0.5, max_retries=0) as client:
+            results = await asyncio.gather(
+                *(send(client) for _ in range(9)), return_exceptions=True
+            )
+        release.set()
+    unknown = [r for r in results if isinstance(r, wa.SendOutcomeUnknownError)]
+    assert 3 <= len(received) < 9
+    assert len(unknown) <= len(received)
+    assert all(isinstance(r, wa.APITimeoutError) for r in results)
+
+
+# --- event loops ---------------------------------------------------------------------------
+
+
+def _sent_app() -> web.Application:
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response(SENT)
+
+    return _app(handler)
+
+
+def test_one_client_works_across_two_asyncio_runs() -> None:
+    with app_in_thread(_sent_app()) as base_url:
+        client = wa.WeglyClient(TOKEN, base_url=base_url)
+        assert asyncio.run(send(client)).total == 1
+        assert asyncio.run(send(client)).total == 1
+        asyncio.run(client.close())
+        gc.collect()
+
+
+def test_a_session_from_a_closed_loop_raises_a_clear_runtime_error() -> None:
+    with app_in_thread(_sent_app()) as base_url:
+
+        async def first() -> tuple[wa.WeglyClient, aiohttp.ClientSession]:
+            # No keep-alive: nothing is left open when this loop ends with the session.
+            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
+            client = wa.WeglyClient(TOKEN, base_url=base_url, session=session)
+            await send(client)
+            return client, session
+
+        client, session = asyncio.run(first())
+        with pytest.raises(RuntimeError, match="another event loop"):
+            asyncio.run(send(client))
+        session.detach()

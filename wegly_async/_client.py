@@ -8,9 +8,16 @@ from typing import Self
 import aiohttp
 
 from ._config import Timeout, resolve_base_url, resolve_origin, resolve_token
-from ._constants import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_AFTER, DEFAULT_TIMEOUT
+from ._constants import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_AFTER,
+    DEFAULT_TIMEOUT,
+    MIN_MAX_RESPONSE_BYTES,
+)
 from ._retry import RetryPolicy
 from ._transport import Transport
+from ._validation import check_int
 from .resources.chats import ChatsResource
 
 __all__ = ["WeglyClient"]
@@ -22,7 +29,8 @@ class WeglyClient:
     The token falls back to ``WEGLY_TOKEN``, the base URL to ``WEGLY_BASE_URL`` and then
     ``https://api.wegly.com.br``, the origin to ``WEGLY_ORIGIN``. Without ``session`` the
     client creates its own aiohttp session on first use and closes it in ``close()``; a
-    session you pass stays yours and is never closed by the client.
+    session you pass stays yours and is never closed by the client. A success answer larger
+    than ``max_response_bytes`` (after decompression) raises ``InvalidResponseError``.
 
     Raises:
         ValueError: no token was found, or the base URL or origin is not acceptable.
@@ -38,6 +46,7 @@ class WeglyClient:
         timeout: float | Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         if session is not None and not isinstance(session, aiohttp.ClientSession):
@@ -48,6 +57,9 @@ class WeglyClient:
         self._origin = resolve_origin(origin)
         self._timeout = Timeout.coerce(timeout)
         self._retry = RetryPolicy(max_retries=max_retries, max_retry_after=max_retry_after)
+        self._max_response_bytes = check_int(
+            max_response_bytes, "max_response_bytes", minimum=MIN_MAX_RESPONSE_BYTES
+        )
         self._transport = Transport(
             base_url=self._base_url,
             token=resolve_token(token),
@@ -55,6 +67,7 @@ class WeglyClient:
             timeout=self._timeout,
             retry=self._retry,
             session=session,
+            max_response_bytes=self._max_response_bytes,
         )
         self.chats = ChatsResource(self._transport)
 
@@ -83,6 +96,11 @@ class WeglyClient:
     def max_retries(self) -> int:
         """Return how many times a failed request may be retried."""
         return self._retry.max_retries
+
+    @property
+    def max_response_bytes(self) -> int:
+        """Return the largest success answer, in bytes after decompression, the client reads."""
+        return self._max_response_bytes
 
     @property
     def closed(self) -> bool:

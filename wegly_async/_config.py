@@ -17,6 +17,15 @@ __all__ = ["Timeout", "is_loopback_host", "resolve_base_url", "resolve_origin", 
 
 # Printable ASCII without spaces: anything else could split or forge an HTTP header.
 _TOKEN_RE = re.compile(r"[\x21-\x7e]+")
+# The user-info part of a URL (``user:password@``), up to the last ``@`` before the path.
+_USERINFO_RE = re.compile(r"(?<=//)[^/?#]*@")
+# The query and fragment, which may carry a key as well.
+_QUERY_RE = re.compile(r"[?#].*", re.DOTALL)
+
+
+def _shown_url(url: str) -> str:
+    """Return ``url`` fit for an error message: credentials and query are never echoed."""
+    return repr(_QUERY_RE.sub("?…", _USERINFO_RE.sub("[credentials]@", url)))
 
 
 def _seconds(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -90,21 +99,25 @@ def resolve_base_url(base_url: str | None) -> str:
         base_url = os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
     if not isinstance(base_url, str):
         raise TypeError(f"base_url must be a str, got {type(base_url).__name__}")
+    shown = _shown_url(base_url)
     try:
         url = yarl.URL(base_url)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"base_url is not a valid URL: {base_url!r} ({exc})") from exc
+    except (ValueError, TypeError):
+        # yarl's own message may quote the URL (and so its credentials): it is left out.
+        raise ValueError(
+            f"base_url is not a valid URL (check the host and port): {shown}"
+        ) from None
+    if url.user is not None or url.password is not None:
+        raise ValueError("base_url must not carry credentials; pass the token as token=...")
     if url.scheme not in ("https", "http") or not url.host:
-        raise ValueError(f"base_url must be an absolute https:// URL, got {base_url!r}")
+        raise ValueError(f"base_url must be an absolute https:// URL, got {shown}")
     if url.scheme == "http" and not is_loopback_host(url.host):
         raise ValueError(
             f"base_url must use https:// (plain http is allowed only for loopback hosts such as "
-            f"127.0.0.1, ::1 or localhost), got {base_url!r}"
+            f"127.0.0.1, ::1 or localhost), got {shown}"
         )
-    if url.user is not None or url.password is not None:
-        raise ValueError("base_url must not carry credentials; pass the token as token=...")
     if url.query_string or url.fragment:
-        raise ValueError(f"base_url must not have a query or fragment, got {base_url!r}")
+        raise ValueError(f"base_url must not have a query or fragment, got {shown}")
     return str(url).rstrip("/")
 
 
@@ -128,10 +141,11 @@ def resolve_origin(origin: str | None) -> str | None:
         or url.query_string
         or url.fragment
         or url.user is not None
-        or any(char in origin for char in "\r\n")
+        # Only printable ASCII can go into a header: an IDN host is written in punycode.
+        or not _TOKEN_RE.fullmatch(origin)
     ):
         raise ValueError(
             f"origin must be a scheme and host such as 'https://app.example.com' "
-            f"(the domain your key's allowed_domain names), got {origin!r}"
+            f"(the domain your key's allowed_domain names, in ASCII), got {_shown_url(origin)}"
         )
     return origin.rstrip("/")

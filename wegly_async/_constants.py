@@ -16,6 +16,14 @@ DEFAULT_MAX_RETRY_AFTER = 60.0
 INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
 
+# The largest success body read (after decompression): a page of 100 events is ~100 KiB,
+# so this leaves room for huge pages while a hostile answer cannot exhaust memory.
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+# Smaller caps would refuse ordinary pages; below this a setting is surely a mistake.
+MIN_MAX_RESPONSE_BYTES = 1024
+# The start of an error body kept for its message; the rest is never read.
+ERROR_BODY_BYTES = 64 * 1024
+
 # API.md: the largest ``take`` is unknown; 100 keeps pages fast to decode and cheap to retry.
 DEFAULT_PAGE_SIZE = 100
 # Page requests kept in flight ahead of the reader, from the second page on. Measured

@@ -27,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
@@ -46,6 +48,7 @@ __all__ = [
 ]
 
 _SNIPPET_CHARS = 200
+REDACTED = "[REDACTED]"
 
 
 class WeglyError(Exception):
@@ -183,6 +186,16 @@ def status_error_class(status: int) -> type[APIStatusError]:
     if status >= 500:
         return InternalServerError
     return _ERRORS_BY_STATUS.get(status, APIStatusError)
+
+
+def redact(text: str, secret: str) -> str:
+    """Return ``text`` with every copy of ``secret`` (plain or JSON-escaped) replaced."""
+    if not secret:
+        return text
+    escaped = orjson.dumps(secret).decode()[1:-1]
+    for form in {secret, escaped}:
+        text = text.replace(form, REDACTED)
+    return text
 
 
 def server_message(body: Any, text: str) -> str:

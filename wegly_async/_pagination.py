@@ -141,14 +141,22 @@ class RawPage:
 def join_index(records: Records, expected: int, anchor: str, seen: SeenIds) -> int | None:
     """Return the index of the anchor in ``records`` (or of the latest id already yielded).
 
-    ``expected`` is where the coordinates put the anchor; that is checked first. Without
-    it, the last record whose id was yielded is the anchor's stand-in: each answer is one
-    contiguous slice, so what follows it has not been yielded. None when no record joins.
+    ``expected`` is where the coordinates put the anchor; that is checked first. When the
+    page should hold it but does not, the last record whose id was yielded is the anchor's
+    stand-in: each answer is one contiguous slice, so what follows it has not been yielded.
+    A page the coordinates place beside the anchor joins only if it holds the anchor itself.
+    None when no record joins.
     """
-    if 0 <= expected < len(records) and records[expected]["id"] == anchor:
-        return expected
-    for index in range(len(records) - 1, -1, -1):
-        if records[index]["id"] in seen:
+    count = len(records)
+    if 0 <= expected < count:
+        if records[expected]["id"] == anchor:
+            return expected
+        for index in range(count - 1, -1, -1):
+            if records[index]["id"] in seen:
+                return index
+        return None
+    for index in range(count - 1, -1, -1):
+        if records[index]["id"] == anchor:
             return index
     return None
 
@@ -449,7 +457,9 @@ class _Walker:
         expected = frontier - answer.base
         index = join_index(records, expected, anchor, self.seen)
         if index is None:
-            self._not_joined(answer, frontier, expected)
+            if expected < len(records):
+                self._not_joined(answer, frontier, expected)
+            # Otherwise a short page that ends before the anchor: ask from the anchor.
             return None
         self._unjoined = 0
         self._empty_reread = False

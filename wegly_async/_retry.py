@@ -33,6 +33,7 @@ class Failure(enum.Enum):
 
     NOT_SENT = "not sent"  # connection refused, DNS failure, connect timeout
     MAYBE_SENT = "maybe sent"  # broken or timed out after the request may have been written
+    TLS_REFUSED = "TLS refused"  # a bad certificate stays bad: never worth another try
 
 
 @attrs.frozen
@@ -65,6 +66,8 @@ class RetryPolicy:
 
     def retries_failure(self, failure: Failure, *, idempotent: bool) -> bool:
         """Return whether a transport failure may be retried at all."""
+        if failure is Failure.TLS_REFUSED:
+            return False
         return idempotent or failure is Failure.NOT_SENT
 
     def backoff(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
@@ -83,13 +86,16 @@ class RetryPolicy:
         """Return how long to wait before retry ``attempt``, or None when not to retry.
 
         ``attempt`` counts retries already made; a server's Retry-After on 429/503
-        replaces the backoff unless it is longer than ``max_retry_after``.
+        lengthens the backoff (never shortens it, so ``0``, a negative value or a past date
+        cannot make a busy server be asked again at once) unless it is longer than
+        ``max_retry_after``.
         """
         if attempt >= self.max_retries:
             return None
+        backoff = self.backoff(attempt, rand)
         if retry_after is not None and status in _RETRY_AFTER_STATUSES:
-            return None if retry_after > self.max_retry_after else retry_after
-        return self.backoff(attempt, rand)
+            return None if retry_after > self.max_retry_after else max(retry_after, backoff)
+        return backoff
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

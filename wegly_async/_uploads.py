@@ -13,7 +13,7 @@ from typing import IO, TypeAlias
 
 import attrs
 
-__all__ = ["FileInput", "Upload", "UploadSource", "make_upload"]
+__all__ = ["FileInput", "Upload", "UploadSource", "make_upload", "part_filename"]
 
 FileInput: TypeAlias = (
     "str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | AsyncIterable[bytes]"
@@ -60,6 +60,19 @@ def make_upload(file: object, *, filename: str | None, mime_type: str | None) ->
     name = filename or own_name or _default_filename(mime_type)
     content_type = mime_type or mimetypes.guess_type(name)[0] or DEFAULT_CONTENT_TYPE
     return Upload(filename=name, content_type=content_type, replayable=replayable, opener=opener)
+
+
+# What browsers escape in a part header's filename (the HTML standard's multipart encoding).
+_FILENAME_ESCAPES = str.maketrans({'"': "%22", "\r": "%0D", "\n": "%0A"})
+
+
+def part_filename(filename: str) -> str:
+    """Return ``filename`` as it goes in a part header: ``"``, CR and LF percent-encoded.
+
+    A backslash-escaped quote is valid MIME but many servers end the value there and
+    drop the malformed part, file and all.
+    """
+    return filename.translate(_FILENAME_ESCAPES)
 
 
 def _check_header_text(label: str, value: object) -> None:

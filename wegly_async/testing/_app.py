@@ -244,8 +244,19 @@ async def _read_parts(request: web.Request) -> tuple[RecordedPart, ...]:
             continue
         data = bytes(await part.read(decode=True))
         content_type = part.headers.get("Content-Type")
-        parts.append(RecordedPart(part.name, part.filename, content_type, data))
+        parts.append(RecordedPart(part.name, _part_filename(part.filename), content_type, data))
     return tuple(parts)
+
+
+# Browsers (and the SDK) percent-encode these three in a part's filename; nothing else.
+_FILENAME_UNESCAPES = {"%22": '"', "%0D": "\r", "%0A": "\n"}
+_FILENAME_ESCAPE_RE = re.compile("|".join(_FILENAME_UNESCAPES), re.IGNORECASE)
+
+
+def _part_filename(filename: str | None) -> str | None:
+    if filename is None:
+        return None
+    return _FILENAME_ESCAPE_RE.sub(lambda m: _FILENAME_UNESCAPES[m.group().upper()], filename)
 
 
 def _record(request: web.Request, body: _Body) -> RecordedRequest:
