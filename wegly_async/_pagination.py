@@ -457,7 +457,7 @@ class _Walker:
         expected = frontier - answer.base
         index = join_index(records, expected, anchor, self.seen)
         if index is None:
-            if expected < len(records):
+            if not records or expected < len(records):
                 self._not_joined(answer, frontier, expected)
             # Otherwise a short page that ends before the anchor: ask from the anchor.
             return None
