@@ -10,7 +10,14 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from . import bench_decode, bench_export, bench_import, bench_paging, bench_sends
+from . import (
+    bench_decode,
+    bench_export,
+    bench_import,
+    bench_paging,
+    bench_requests,
+    bench_sends,
+)
 from ._common import Row, format_table, machine
 
 SYNC_SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
@@ -19,10 +26,11 @@ SYNC_SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
 }
 ASYNC_SECTIONS: dict[str, Callable[[bool], Coroutine[Any, Any, list[Row]]]] = {
     "paging": bench_paging.run,
+    "requests": bench_requests.run,
     "sends": bench_sends.run,
     "export": bench_export.run,
 }
-SECTIONS = ["decode", "paging", "sends", "export", "import"]
+SECTIONS = ["decode", "paging", "requests", "sends", "export", "import"]
 
 NOTES = """\
 How to read it:

@@ -142,9 +142,9 @@ def format_table(rows: list[Row]) -> str:
     ]
     for row in rows:
         ratio = f"{row.ratio:.2f}x" if row.ratio is not None else ""
-        value = (
-            f"{row.value:,.2f} {row.unit}" if row.value < 100 else f"{row.value:,.0f} {row.unit}"
-        )
+        whole = float(row.value).is_integer() or row.value >= 100
+        value = f"{row.value:,.0f} {row.unit}" if whole else f"{row.value:,.2f} {row.unit}"
+
         note = f" ({row.note})" if row.note else ""
         lines.append(f"| {row.section} | {row.name}{note} | {value} | {ratio} | {row.baseline} |")
     return "\n".join(lines)

@@ -160,5 +160,5 @@ async def run(quick: bool) -> list[Row]:
     """Page a chat at 0 ms and 20 ms of server latency, every contender taking turns."""
     rows = await _measure(0.0, 5_000 if quick else 10_000, 2 if quick else 11)
     # 100 pages: enough round trips that one slow answer moves a ratio by little.
-    rows += await _measure(0.020, 2_000 if quick else 10_000, 2 if quick else 5)
+    rows += await _measure(0.020, 2_000 if quick else 10_000, 2 if quick else 9)
     return rows
