@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 import wegly_async as wa
+from wegly_async.testing import instant_retries
 
 TOKEN = "test-token-Zx9"
 BASE_URL = "https://api.wegly.test"
@@ -32,19 +33,20 @@ def mock_api() -> Iterator[Any]:
 
 
 @pytest.fixture
-async def client(mock_api: Any) -> AsyncIterator[wa.WeglyClient]:
-    """Return a client against the faked API, with retries that do not sleep long."""
-    async with wa.WeglyClient(TOKEN, base_url=BASE_URL) as c:
-        yield c
+def sleeps() -> list[float]:
+    """Collect the retry delays of the clients a test's fixtures make, which then never sleep."""
+    return []
+
+
+def no_sleeping(client: wa.WeglyClient, request: pytest.FixtureRequest) -> wa.WeglyClient:
+    """Make ``client`` record its retry delays in ``sleeps`` when the test asks for them."""
+    if "sleeps" in request.fixturenames:
+        instant_retries(client, request.getfixturevalue("sleeps"))
+    return client
 
 
 @pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record every retry delay instead of sleeping it."""
-    delays: list[float] = []
-
-    async def fake_sleep(delay: float) -> None:
-        delays.append(delay)
-
-    monkeypatch.setattr("wegly_async._transport._sleep", fake_sleep)
-    return delays
+async def client(mock_api: Any, request: pytest.FixtureRequest) -> AsyncIterator[wa.WeglyClient]:
+    """Return a client against the faked API."""
+    async with wa.WeglyClient(TOKEN, base_url=BASE_URL) as c:
+        yield no_sleeping(c, request)

@@ -13,6 +13,7 @@ from conftest import API, BASE_URL, CHAT_ID, TOKEN
 from yarl import URL
 
 import wegly_async as wa
+from wegly_async.testing import instant_retries
 
 SEND_URL = f"{API}/chats/{CHAT_ID}/messages"
 TIMELINE_PATH = f"/integrations/external/chats/{CHAT_ID}/timeline"
@@ -351,13 +352,7 @@ async def test_token_not_in_any_error(mock_api: Any, failure: dict[str, Any]) ->
     assert_no_token(read_info.value)
 
 
-async def test_token_not_in_any_log_record(
-    mock_api: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async def no_sleep(delay: float) -> None:
-        return None
-
-    monkeypatch.setattr("wegly_async._transport._sleep", no_sleep)
+async def test_token_not_in_any_log_record(mock_api: Any, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     timeline = f"{API}/chats/{CHAT_ID}/timeline?order=asc&skip=0&take=100"
     mock_api.get(timeline, status=503, payload={"message": "busy"})
@@ -366,6 +361,7 @@ async def test_token_not_in_any_log_record(
     mock_api.get(timeline, status=500, payload={"message": "still failing"})
     mock_api.post(SEND_URL, exception=TimeoutError())
     async with wa.WeglyClient(TOKEN, base_url=BASE_URL, origin="https://a.example") as client:
+        instant_retries(client)
         with pytest.raises(wa.InternalServerError):
             await client.chats.timeline(CHAT_ID).to_list()
         with pytest.raises(wa.SendOutcomeUnknownError):

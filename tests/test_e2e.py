@@ -25,7 +25,7 @@ import pytest
 
 import wegly_async as wa
 from wegly_async._constants import INITIAL_RETRY_DELAY
-from wegly_async.testing import RecordedRequest, WeglyEmulator
+from wegly_async.testing import RecordedRequest, WeglyEmulator, instant_retries
 
 PREFIX = "/integrations/external"
 UNKNOWN_CHAT = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
@@ -963,6 +963,7 @@ async def test_retry_after_as_an_http_date(
     past = "Wed, 21 Oct 2015 07:28:00 GMT"
     future = email.utils.format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
     async with emu.client(timeout=5.0, max_retry_after=60.0) as client:
+        instant_retries(client, sleeps)
         emu.inject(429, method="GET", retry_after=past)
         random.seed(5)
         assert len(await collect(client.chats.timeline(chat, take=100))) == 60

@@ -66,7 +66,14 @@ REDUCED_KEYS = {
 
 
 def test_the_public_names_are_exported_sorted() -> None:
-    assert wegly_async.testing.__all__ == ["RecordedPart", "RecordedRequest", "WeglyEmulator"]
+    assert wegly_async.testing.__all__ == [
+        "MockResponse",
+        "MockTransport",
+        "RecordedPart",
+        "RecordedRequest",
+        "WeglyEmulator",
+        "instant_retries",
+    ]
     for name in wegly_async.testing.__all__:
         assert getattr(wegly_async.testing, name).__name__ == name
     assert set(wegly_async.testing.__all__) <= set(dir(wegly_async.testing))

@@ -27,14 +27,14 @@ import pytest
 from aiohttp import web
 from aiohttp.client_reqrep import ConnectionKey
 from aioresponses import CallbackResult
-from conftest import API, BASE_URL, CHAT_ID, TOKEN
+from conftest import API, BASE_URL, CHAT_ID, TOKEN, no_sleeping
 from loopback import RawHandler, app_in_thread, read_request, serve_app, serve_raw
 from yarl import URL
 
 import wegly_async as wa
 from wegly_async._constants import INITIAL_RETRY_DELAY, MAX_RETRY_DELAY
 from wegly_async.cli._main import describe_error
-from wegly_async.testing import WeglyEmulator
+from wegly_async.testing import WeglyEmulator, instant_retries
 
 SEND_URL = f"{API}/chats/{CHAT_ID}/messages"
 TIMELINE_URL = f"{API}/chats/{CHAT_ID}/timeline?order=asc&skip=0&take=100"
@@ -70,12 +70,14 @@ async def send(client: wa.WeglyClient) -> wa.SendResult:
 
 
 @pytest.fixture
-async def make_client(mock_api: Any) -> AsyncIterator[Callable[..., wa.WeglyClient]]:
+async def make_client(
+    mock_api: Any, request: pytest.FixtureRequest
+) -> AsyncIterator[Callable[..., wa.WeglyClient]]:
     """Build clients with custom retry settings; all are closed afterwards."""
     made: list[wa.WeglyClient] = []
 
     def factory(**kwargs: Any) -> wa.WeglyClient:
-        c = wa.WeglyClient(TOKEN, base_url=BASE_URL, **kwargs)
+        c = no_sleeping(wa.WeglyClient(TOKEN, base_url=BASE_URL, **kwargs), request)
         made.append(c)
         return c
 
@@ -979,6 +981,7 @@ async def test_a_refused_certificate_is_never_retried(
     base_url = f"https://127.0.0.1:{runner.addresses[0][1]}"
     try:
         async with wa.WeglyClient(TOKEN, base_url=base_url) as client:
+            instant_retries(client, sleeps)
             with pytest.raises(wa.APIConnectionError, match="certificate was refused") as info:
                 await (read_timeline(client) if method == "GET" else send(client))
     finally:

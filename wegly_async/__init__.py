@@ -1,7 +1,8 @@
 """Async-first Python SDK for the Wegly external integration API (WhatsApp CRM)."""
 
+from ._aiohttp import AiohttpTransport
 from ._client import WeglyClient
-from ._config import Timeout
+from ._config import NOT_GIVEN, NotGiven, Timeout
 from ._enums import (
     CallDirection,
     CallStatus,
@@ -44,14 +45,19 @@ from ._models import (
     User,
 )
 from ._pagination import RawPage, TimelineCursor, TimelinePager
+from ._pipeline import RawResponse, RequestOptions
+from ._transport import AsyncTransport, TransportError, TransportRequest, TransportResponse
 from ._uploads import FileInput
 from ._version import __version__
 
 __all__ = [
+    "NOT_GIVEN",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
     "Agent",
+    "AiohttpTransport",
+    "AsyncTransport",
     "AuthenticationError",
     "BadRequestError",
     "Call",
@@ -68,13 +74,16 @@ __all__ = [
     "MessageStatus",
     "MessageType",
     "NotFoundError",
+    "NotGiven",
     "OpenStrEnum",
     "Order",
     "PermissionDeniedError",
     "RateLimitError",
     "RawPage",
+    "RawResponse",
     "Reaction",
     "ReactionActor",
+    "RequestOptions",
     "SendOutcomeUnknownError",
     "SendResult",
     "SentVia",
@@ -85,6 +94,9 @@ __all__ = [
     "TimelinePage",
     "TimelinePager",
     "Timeout",
+    "TransportError",
+    "TransportRequest",
+    "TransportResponse",
     "UnprocessableEntityError",
     "User",
     "WeglyClient",

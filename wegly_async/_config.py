@@ -13,7 +13,15 @@ import yarl
 
 from ._constants import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, ENV_BASE_URL, ENV_ORIGIN, ENV_TOKEN
 
-__all__ = ["Timeout", "is_loopback_host", "resolve_base_url", "resolve_origin", "resolve_token"]
+__all__ = [
+    "NOT_GIVEN",
+    "NotGiven",
+    "Timeout",
+    "is_loopback_host",
+    "resolve_base_url",
+    "resolve_origin",
+    "resolve_token",
+]
 
 # Printable ASCII without spaces: anything else could split or forge an HTTP header.
 _TOKEN_RE = re.compile(r"[\x21-\x7e]+")
@@ -26,6 +34,27 @@ _QUERY_RE = re.compile(r"[?#].*", re.DOTALL)
 def _shown_url(url: str) -> str:
     """Return ``url`` fit for an error message: credentials and query are never echoed."""
     return repr(_QUERY_RE.sub("?…", _USERINFO_RE.sub("[credentials]@", url)))
+
+
+class NotGiven:
+    """The type of ``NOT_GIVEN``: an argument left out, where ``None`` has a meaning of its own."""
+
+    _instance: NotGiven | None = None
+
+    def __new__(cls) -> NotGiven:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+NOT_GIVEN = NotGiven()
+"""Stands for an argument left out (``timeout=None`` means no limit, so it cannot)."""
 
 
 def _seconds(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:

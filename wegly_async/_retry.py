@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import enum
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import attrs
@@ -44,6 +45,10 @@ class RetryPolicy:
     max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
     initial_delay: float = INITIAL_RETRY_DELAY
     max_delay: float = MAX_RETRY_DELAY
+    # How a delay is waited out: tests (``testing.instant_retries``) record it instead.
+    sleep: Callable[[float], Awaitable[None]] = attrs.field(
+        default=asyncio.sleep, repr=False, eq=False
+    )
 
     def __attrs_post_init__(self) -> None:
         if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int):

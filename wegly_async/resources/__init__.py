@@ -1,5 +1,5 @@
-"""The API's endpoints, grouped the way the API groups its routes."""
+"""The API's endpoints, one package or module per API group."""
 
-from .chats import ChatsResource
+from .chats import ChatsResource, ChatsResourceWithRawResponse
 
-__all__ = ["ChatsResource"]
+__all__ = ["ChatsResource", "ChatsResourceWithRawResponse"]

@@ -8,12 +8,27 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._app import RecordedPart, RecordedRequest
     from ._emulator import WeglyEmulator
+    from ._mock import MockResponse, MockTransport, instant_retries
 
-__all__ = ["RecordedPart", "RecordedRequest", "WeglyEmulator"]
+__all__ = [
+    "MockResponse",
+    "MockTransport",
+    "RecordedPart",
+    "RecordedRequest",
+    "WeglyEmulator",
+    "instant_retries",
+]
 
 # This package's pytest plugin loads in every test run of every project that installs
 # wegly-async; resolving the names on first use keeps that import free of aiohttp.web.
-_HOMES = {"RecordedPart": "._app", "RecordedRequest": "._app", "WeglyEmulator": "._emulator"}
+_HOMES = {
+    "MockResponse": "._mock",
+    "MockTransport": "._mock",
+    "RecordedPart": "._app",
+    "RecordedRequest": "._app",
+    "WeglyEmulator": "._emulator",
+    "instant_retries": "._mock",
+}
 
 
 def __getattr__(name: str) -> Any:

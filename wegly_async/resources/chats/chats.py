@@ -1,42 +1,58 @@
-"""The chat endpoints: send a message, read the timeline."""
+"""``client.chats``: send messages into a chat and read its timeline."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
-from .._constants import DEFAULT_PAGE_SIZE, DEFAULT_PREFETCH
-from .._convert import (
+from ..._constants import DEFAULT_PAGE_SIZE, DEFAULT_PREFETCH
+from ..._convert import (
     ResponseContext,
-    encode_json,
     parse_envelope,
     parse_response,
     structure_records,
 )
-from .._enums import MessageType, Order
-from .._models import SendResult, TemplateField, TimelineEvent
-from .._pagination import FetchedPage, TimelinePager
-from .._transport import Multipart, Response, Transport
-from .._uploads import FileInput, make_upload
-from .._validation import check_chat_id, check_int, check_optional_text, check_text
+from ..._enums import MessageType, Order
+from ..._models import SendResult, TemplateField, TimelineEvent
+from ..._pagination import FetchedPage, TimelinePager
+from ..._pipeline import APIRequest, RawResponse, RequestOptions, check_options
+from ..._resource import APIResource, to_raw_response
+from ..._uploads import FileInput
+from ..._validation import check_chat_id, check_int
+from .messages import media_body, reaction_body, template_body, text_body
 
-__all__ = ["ChatsResource"]
-
+__all__ = ["ChatsResource", "ChatsResourceWithRawResponse"]
 
 T = TypeVar("T")
 
 
-class ChatsResource:
+def _model(cls: type[T]) -> Any:
+    def parse(raw: RawResponse[Any]) -> T:
+        return parse_response(
+            raw.content, cls, status=raw.status_code, method=raw.method, url=raw.url
+        )
+
+    return parse
+
+
+_send_result = _model(SendResult)
+
+
+class ChatsResource(APIResource):
     """Send messages into chats and read their timelines (``client.chats``)."""
 
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
-
-    def __repr__(self) -> str:
-        return "<ChatsResource>"
+    @property
+    def with_raw_response(self) -> ChatsResourceWithRawResponse:
+        """Return these methods changed to give the ``RawResponse`` instead of the result."""
+        return ChatsResourceWithRawResponse(self)
 
     async def send_text(
-        self, chat_id: str, body: str, *, reply_to: str | None = None
+        self,
+        chat_id: str,
+        body: str,
+        *,
+        reply_to: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> SendResult:
         """Send a text message, optionally as a reply to the message with wamid ``reply_to``.
 
@@ -45,26 +61,26 @@ class ChatsResource:
             APIConnectionError: the server could not be reached; ``SendOutcomeUnknownError``
                 when the message may have been sent anyway.
         """
-        payload = {
-            "type": MessageType.TEXT,
-            "body": check_text(body, "body"),
-            "reference_wamid": check_optional_text(reply_to, "reply_to"),
-        }
-        return await self._send_json(chat_id, payload)
+        path = _messages_path(chat_id)
+        return await self._post(path, _send_result, options, json=text_body(body, reply_to))
 
-    async def send_reaction(self, chat_id: str, emoji: str, *, reference_wamid: str) -> SendResult:
+    async def send_reaction(
+        self,
+        chat_id: str,
+        emoji: str,
+        *,
+        reference_wamid: str,
+        **options: Unpack[RequestOptions],
+    ) -> SendResult:
         """React with ``emoji`` to the message whose wamid is ``reference_wamid``.
 
         Raises:
             APIStatusError: the server refused the reaction (a subclass per status).
             APIConnectionError: the server could not be reached.
         """
-        payload = {
-            "type": MessageType.REACTION,
-            "body": check_text(emoji, "emoji"),
-            "reference_wamid": check_text(reference_wamid, "reference_wamid"),
-        }
-        return await self._send_json(chat_id, payload)
+        path = _messages_path(chat_id)
+        json = reaction_body(emoji, reference_wamid)
+        return await self._post(path, _send_result, options, json=json)
 
     async def send_template(
         self,
@@ -73,6 +89,7 @@ class ChatsResource:
         name: str,
         language: str,
         fields: Iterable[TemplateField] = (),
+        **options: Unpack[RequestOptions],
     ) -> SendResult:
         """Send an approved WhatsApp template, filling its placeholders with ``fields``.
 
@@ -80,19 +97,9 @@ class ChatsResource:
             APIStatusError: the server refused the template (a subclass per status).
             APIConnectionError: the server could not be reached.
         """
-        template_fields = list(fields)
-        for field in template_fields:
-            if not isinstance(field, TemplateField):
-                raise TypeError(f"fields must be TemplateField objects, got {type(field).__name__}")
-        payload: dict[str, Any] = {
-            "type": MessageType.TEMPLATE,
-            "template": {
-                "name": check_text(name, "name"),
-                "language": check_text(language, "language"),
-            },
-            "template_fields": template_fields or None,
-        }
-        return await self._send_json(chat_id, payload)
+        path = _messages_path(chat_id)
+        json = template_body(name, language, fields)
+        return await self._post(path, _send_result, options, json=json)
 
     async def send_image(
         self,
@@ -103,6 +110,7 @@ class ChatsResource:
         filename: str | None = None,
         mime_type: str | None = None,
         reply_to: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> SendResult:
         """Upload and send an image, with an optional caption.
 
@@ -111,9 +119,16 @@ class ChatsResource:
             APIStatusError: the server refused the upload (a subclass per status).
             APIConnectionError: the server could not be reached.
         """
-        return await self._send_media(
-            MessageType.IMAGE, chat_id, file, caption, filename, mime_type, reply_to
+        path = _messages_path(chat_id)
+        body = media_body(
+            MessageType.IMAGE,
+            file,
+            caption=caption,
+            filename=filename,
+            mime_type=mime_type,
+            reply_to=reply_to,
         )
+        return await self._post(path, _send_result, options, multipart=body)
 
     async def send_video(
         self,
@@ -124,6 +139,7 @@ class ChatsResource:
         filename: str | None = None,
         mime_type: str | None = None,
         reply_to: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> SendResult:
         """Upload and send a video, with an optional caption.
 
@@ -132,9 +148,16 @@ class ChatsResource:
             APIStatusError: the server refused the upload (a subclass per status).
             APIConnectionError: the server could not be reached.
         """
-        return await self._send_media(
-            MessageType.VIDEO, chat_id, file, caption, filename, mime_type, reply_to
+        path = _messages_path(chat_id)
+        body = media_body(
+            MessageType.VIDEO,
+            file,
+            caption=caption,
+            filename=filename,
+            mime_type=mime_type,
+            reply_to=reply_to,
         )
+        return await self._post(path, _send_result, options, multipart=body)
 
     async def send_audio(
         self,
@@ -145,6 +168,7 @@ class ChatsResource:
         filename: str | None = None,
         mime_type: str | None = None,
         reply_to: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> SendResult:
         """Upload and send an audio file.
 
@@ -153,9 +177,16 @@ class ChatsResource:
             APIStatusError: the server refused the upload (a subclass per status).
             APIConnectionError: the server could not be reached.
         """
-        return await self._send_media(
-            MessageType.AUDIO, chat_id, file, caption, filename, mime_type, reply_to
+        path = _messages_path(chat_id)
+        body = media_body(
+            MessageType.AUDIO,
+            file,
+            caption=caption,
+            filename=filename,
+            mime_type=mime_type,
+            reply_to=reply_to,
         )
+        return await self._post(path, _send_result, options, multipart=body)
 
     async def send_document(
         self,
@@ -166,6 +197,7 @@ class ChatsResource:
         filename: str | None = None,
         mime_type: str | None = None,
         reply_to: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> SendResult:
         """Upload and send a document (PDF, spreadsheet, ...), with an optional caption.
 
@@ -174,9 +206,16 @@ class ChatsResource:
             APIStatusError: the server refused the upload (a subclass per status).
             APIConnectionError: the server could not be reached.
         """
-        return await self._send_media(
-            MessageType.DOCUMENT, chat_id, file, caption, filename, mime_type, reply_to
+        path = _messages_path(chat_id)
+        body = media_body(
+            MessageType.DOCUMENT,
+            file,
+            caption=caption,
+            filename=filename,
+            mime_type=mime_type,
+            reply_to=reply_to,
         )
+        return await self._post(path, _send_result, options, multipart=body)
 
     def timeline(
         self,
@@ -187,13 +226,15 @@ class ChatsResource:
         skip: int = 0,
         search: str | None = None,
         prefetch: int = DEFAULT_PREFETCH,
+        **options: Unpack[RequestOptions],
     ) -> TimelinePager:
         """Return a pager over the chat's timeline events, oldest first unless ``order="desc"``.
 
         ``prefetch`` keeps up to that many page requests in flight ahead of the reader
         (events still come strictly in order). Every event that existed when an iteration
         starts is yielded once while new ones arrive; see ``TimelinePager``. Nothing is
-        requested until the pager is iterated; bad arguments raise here.
+        requested until the pager is iterated; bad arguments raise here. The options apply
+        to every page request.
         """
         chat_id = check_chat_id(chat_id)
         path = f"/chats/{chat_id}/timeline"
@@ -206,11 +247,13 @@ class ChatsResource:
         check_int(take, "take", minimum=1)
         check_int(skip, "skip", minimum=0)
         check_int(prefetch, "prefetch", minimum=1)
+        checked = check_options(options)
 
         async def fetch(page_skip: int, page_take: int) -> FetchedPage:
             query = {**params, "skip": page_skip, "take": page_take}
-            response = await self._transport.request("GET", path, params=query)
-            ctx = ResponseContext(response.status, response.method, response.url, response.content)
+            request = APIRequest("GET", path, params=query, idempotent=True, options=checked)
+            raw = await self._pipeline.send(request)
+            ctx = ResponseContext(raw.status_code, raw.method, raw.url, raw.content)
             total, records = parse_envelope(ctx)
 
             def decode(fresh: list[dict[str, Any]]) -> list[TimelineEvent]:
@@ -222,31 +265,25 @@ class ChatsResource:
             fetch, skip=skip, take=take, prefetch=prefetch, order=order, chat_id=chat_id
         )
 
-    async def _send_json(self, chat_id: str, payload: dict[str, Any]) -> SendResult:
-        path = f"/chats/{check_chat_id(chat_id)}/messages"
-        response = await self._transport.request("POST", path, json=encode_json(payload))
-        return _parse(response, SendResult)
 
-    async def _send_media(
-        self,
-        kind: MessageType,
-        chat_id: str,
-        file: FileInput,
-        caption: str | None,
-        filename: str | None,
-        mime_type: str | None,
-        reply_to: str | None,
-    ) -> SendResult:
-        path = f"/chats/{check_chat_id(chat_id)}/messages"
-        fields = {"type": kind.value}
-        if (text := check_optional_text(caption, "caption")) is not None:
-            fields["body"] = text
-        if (wamid := check_optional_text(reply_to, "reply_to")) is not None:
-            fields["reference_wamid"] = wamid
-        upload = make_upload(file, filename=filename, mime_type=mime_type)
-        multipart = Multipart(fields=fields, upload=upload)
-        response = await self._transport.request("POST", path, multipart=multipart)
-        return _parse(response, SendResult)
+class ChatsResourceWithRawResponse:
+    """``client.chats`` whose methods give the ``RawResponse`` (``parse()`` gives the result)."""
+
+    def __init__(self, chats: ChatsResource) -> None:
+        self.send_text = to_raw_response(chats.send_text)
+        self.send_reaction = to_raw_response(chats.send_reaction)
+        self.send_template = to_raw_response(chats.send_template)
+        self.send_image = to_raw_response(chats.send_image)
+        self.send_video = to_raw_response(chats.send_video)
+        self.send_audio = to_raw_response(chats.send_audio)
+        self.send_document = to_raw_response(chats.send_document)
+
+    def __repr__(self) -> str:
+        return "<ChatsResourceWithRawResponse>"
+
+
+def _messages_path(chat_id: str) -> str:
+    return f"/chats/{check_chat_id(chat_id)}/messages"
 
 
 def _check_order(order: object) -> Order:
@@ -259,10 +296,4 @@ def _check_order(order: object) -> Order:
             pass
     raise ValueError(
         f"order must be 'asc' or 'desc' (or wa.Order.ASC / wa.Order.DESC), got {order!r}"
-    )
-
-
-def _parse(response: Response, cls: type[T]) -> T:
-    return parse_response(
-        response.content, cls, status=response.status, method=response.method, url=response.url
     )

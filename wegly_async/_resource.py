@@ -1,0 +1,121 @@
+"""The base of every API group: request helpers that bind path, options and parsing once."""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
+
+from ._pipeline import APIRequest, Pipeline, RawResponse, RequestOptions, check_options
+from ._transport import Multipart
+
+if TYPE_CHECKING:
+    from ._client import WeglyClient
+
+__all__ = ["APIResource", "Parser", "to_raw_response"]
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+# Turns "parse the answer" off for the call being made: set by ``with_raw_response``.
+_RAW: contextvars.ContextVar[bool] = contextvars.ContextVar("wegly_raw_response", default=False)
+
+# How an endpoint turns the success answer into its result.
+Parser = Callable[[RawResponse[Any]], T]
+
+
+class APIResource:
+    """One API group of a client (``client.chats``, ...), sharing its pipeline."""
+
+    def __init__(self, client: WeglyClient) -> None:
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+    @property
+    def _pipeline(self) -> Pipeline:
+        return self._client._pipeline
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        parser: Parser[T],
+        options: Mapping[str, Any],
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Mapping[str, Any] | None = None,
+        multipart: Multipart | None = None,
+        idempotent: bool,
+    ) -> T:
+        raw = _RAW.get()
+        request = APIRequest(
+            method,
+            path,
+            params=params,
+            json=json,
+            multipart=multipart,
+            idempotent=idempotent,
+            options=check_options(options),
+        )
+        response = (await self._pipeline.send(request)).with_parser(parser)
+        if raw:
+            return cast("T", response)
+        return cast("T", response.parse())
+
+    async def _get(
+        self,
+        path: str,
+        parser: Parser[T],
+        options: RequestOptions,
+        *,
+        params: Mapping[str, str | int] | None = None,
+    ) -> T:
+        return await self._request("GET", path, parser, options, params=params, idempotent=True)
+
+    async def _post(
+        self,
+        path: str,
+        parser: Parser[T],
+        options: RequestOptions,
+        *,
+        json: Mapping[str, Any] | None = None,
+        multipart: Multipart | None = None,
+    ) -> T:
+        # A POST is never repeated after it may have reached the server.
+        return await self._request(
+            "POST", path, parser, options, json=json, multipart=multipart, idempotent=False
+        )
+
+    async def _put(
+        self, path: str, parser: Parser[T], options: RequestOptions, *, json: Any, idempotent: bool
+    ) -> T:
+        return await self._request("PUT", path, parser, options, json=json, idempotent=idempotent)
+
+    async def _patch(
+        self, path: str, parser: Parser[T], options: RequestOptions, *, json: Any, idempotent: bool
+    ) -> T:
+        return await self._request("PATCH", path, parser, options, json=json, idempotent=idempotent)
+
+    async def _delete(
+        self, path: str, parser: Parser[T], options: RequestOptions, *, idempotent: bool
+    ) -> T:
+        return await self._request("DELETE", path, parser, options, idempotent=idempotent)
+
+
+def to_raw_response(
+    method: Callable[P, Awaitable[T]],
+) -> Callable[P, Awaitable[RawResponse[T]]]:
+    """Return ``method`` changed to give the ``RawResponse`` instead of the parsed result."""
+
+    @functools.wraps(method)
+    async def wrapped(*args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
+        token = _RAW.set(True)
+        try:
+            return cast("RawResponse[T]", await method(*args, **kwargs))
+        finally:
+            _RAW.reset(token)
+
+    return wrapped
