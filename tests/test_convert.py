@@ -355,7 +355,6 @@ RESPONSE_MODELS = [
     wa.Message,
     wa.TimelineEvent,
     wa.SendResult,
-    wa.TimelinePage,
 ]
 
 

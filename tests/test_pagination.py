@@ -10,15 +10,10 @@ from typing import Any
 import pytest
 
 import wegly_async as wa
-from wegly_async import _pagination
+from wegly_async import _walker
 from wegly_async._convert import converter
-from wegly_async._pagination import (
-    FetchedPage,
-    SeenIds,
-    TimelinePager,
-    join_index,
-    page_size_estimate,
-)
+from wegly_async._walker import FetchedPage, SeenIds, join_index, page_size_estimate
+from wegly_async.resources.chats.timeline import TimelinePager
 
 
 def decode(records: list[dict[str, Any]]) -> list[wa.TimelineEvent]:
@@ -383,8 +378,8 @@ async def test_the_pager_remembers_a_bounded_window_of_ids(monkeypatch: pytest.M
             sizes.append(len(self))
             return kept
 
-    monkeypatch.setattr(_pagination, "SeenIds", Recording)
-    monkeypatch.setattr(_pagination, "DEDUPE_WINDOW", 25)
+    monkeypatch.setattr(_walker, "SeenIds", Recording)
+    monkeypatch.setattr(_walker, "DEDUPE_WINDOW", 25)
     fake = FakeTimeline(200)
     fake.before_fetch = [0, 0, 0, 7]  # 7 events shift the offsets before the 4th request
     original = [f"e{n:05d}" for n in range(200)]
@@ -395,3 +390,34 @@ async def test_the_pager_remembers_a_bounded_window_of_ids(monkeypatch: pytest.M
     fake.before_fetch = [0, 0, 0, 5]
     raw = [r["id"] async for r in fake.pager(take=10).raw()]
     assert raw == original
+
+
+async def _requests_on_a_total_too_high(seed: int, prefetch: int) -> list[int]:
+    records = [
+        {"id": f"e{n}", "event_type": "NOTE", "event_at": "2026-01-01T00:00:00Z"} for n in range(90)
+    ]
+    rng = random.Random(seed)
+    asked: list[int] = []
+
+    async def fetch(skip: int, take: int) -> FetchedPage[wa.TimelineEvent]:
+        asked.append(skip)
+        await asyncio.sleep(rng.uniform(0.0, 0.003))
+        page = records[skip : skip + take]
+        return FetchedPage(total=100_000, records=page, decode=decode, invalid=invalid)
+
+    pager = TimelinePager(fetch, skip=0, take=25, prefetch=prefetch)
+    ids = [record["id"] async for record in pager.raw()]
+    assert ids == [record["id"] for record in records]
+    return asked
+
+
+@pytest.mark.parametrize("prefetch", [2, 8])
+async def test_a_short_page_answered_before_its_callback_ran_still_stops_speculation(
+    prefetch: int,
+) -> None:
+    # 90 events, a total of 100,000, take 25: sequential paging needs 5 requests and
+    # speculation may add one. Random delays make answers land in every order, including
+    # a short page whose task is done while its done-callback has not run yet.
+    for seed in range(40):
+        asked = await _requests_on_a_total_too_high(seed, prefetch)
+        assert len(asked) <= 6, (seed, asked)

@@ -41,14 +41,15 @@ from ._models import (
     SendResult,
     TemplateField,
     TimelineEvent,
-    TimelinePage,
     User,
 )
-from ._pagination import RawPage, TimelineCursor, TimelinePager
+from ._pagination import OffsetPage, OffsetPager, RawPage
 from ._pipeline import RawResponse, RequestOptions
 from ._transport import AsyncTransport, TransportError, TransportRequest, TransportResponse
 from ._uploads import FileInput
 from ._version import __version__
+from ._walker import TimelineCursor
+from .resources.chats.timeline import TimelinePage, TimelinePager
 
 __all__ = [
     "NOT_GIVEN",
@@ -75,6 +76,8 @@ __all__ = [
     "MessageType",
     "NotFoundError",
     "NotGiven",
+    "OffsetPage",
+    "OffsetPager",
     "OpenStrEnum",
     "Order",
     "PermissionDeniedError",

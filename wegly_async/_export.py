@@ -31,8 +31,8 @@ from ._client import WeglyClient
 from ._constants import API_PREFIX, DEFAULT_PAGE_SIZE
 from ._enums import Order
 from ._errors import InvalidResponseError, WeglyError
-from ._pagination import TimelineCursor
 from ._validation import check_chat_id, check_int
+from ._walker import TimelineCursor
 
 __all__ = [
     "CSV_COLUMNS",

@@ -27,7 +27,6 @@ __all__ = [
     "SendResult",
     "TemplateField",
     "TimelineEvent",
-    "TimelinePage",
     "User",
 ]
 
@@ -133,16 +132,6 @@ class SendResult:
     records: list[Message]
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TimelinePage:
-    """One page of a timeline, with the ``skip`` and ``take`` it was asked for."""
-
-    total: int
-    records: list[TimelineEvent]
-    skip: int
-    take: int
-
-
 def _non_empty_str(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, str):
         raise TypeError(f"TemplateField.{attribute.name} must be a str, got {type(value).__name__}")
@@ -175,6 +164,6 @@ class TemplateField:
 
 # Resolve the string annotations now, against this module: the package re-homes these
 # classes to ``wegly_async`` for nicer reprs, where names like ``datetime`` are absent.
-for _cls in (User, Agent, Media, Call, Reaction, Message, TimelineEvent, SendResult, TimelinePage):
+for _cls in (User, Agent, Media, Call, Reaction, Message, TimelineEvent, SendResult):
     attrs.resolve_types(_cls)
 del _cls

@@ -7,8 +7,10 @@ import functools
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
+from ._convert import ResponseContext, parse_envelope, structure_records
 from ._pipeline import APIRequest, Pipeline, RawResponse, RequestOptions, check_options
 from ._transport import Multipart
+from ._walker import FetchedPage, FetchPage, Records
 
 if TYPE_CHECKING:
     from ._client import WeglyClient
@@ -98,6 +100,31 @@ class APIResource:
         self, path: str, parser: Parser[T], options: RequestOptions, *, json: Any, idempotent: bool
     ) -> T:
         return await self._request("PATCH", path, parser, options, json=json, idempotent=idempotent)
+
+    def _list_fetch(
+        self,
+        path: str,
+        model: type[T],
+        options: RequestOptions,
+        *,
+        params: Mapping[str, str | int] | None = None,
+    ) -> FetchPage:
+        """Return the page fetch an offset pager calls: GET ``path`` at ``skip`` and ``take``."""
+        checked = check_options(options)
+
+        async def fetch(skip: int, take: int) -> FetchedPage[T]:
+            query = {**(params or {}), "skip": skip, "take": take}
+            request = APIRequest("GET", path, params=query, idempotent=True, options=checked)
+            raw = await self._pipeline.send(request)
+            ctx = ResponseContext(raw.status_code, raw.method, raw.url, raw.content)
+            total, records = parse_envelope(ctx)
+
+            def decode(fresh: Records) -> list[T]:
+                return structure_records(fresh, model, ctx)
+
+            return FetchedPage(total=total, records=records, decode=decode, invalid=ctx.error)
+
+        return fetch
 
     async def _delete(
         self, path: str, parser: Parser[T], options: RequestOptions, *, idempotent: bool

@@ -6,20 +6,15 @@ from collections.abc import Iterable
 from typing import Any, TypeVar, Unpack
 
 from ..._constants import DEFAULT_PAGE_SIZE, DEFAULT_PREFETCH
-from ..._convert import (
-    ResponseContext,
-    parse_envelope,
-    parse_response,
-    structure_records,
-)
+from ..._convert import parse_response
 from ..._enums import MessageType, Order
 from ..._models import SendResult, TemplateField, TimelineEvent
-from ..._pagination import FetchedPage, TimelinePager
-from ..._pipeline import APIRequest, RawResponse, RequestOptions, check_options
+from ..._pipeline import RawResponse, RequestOptions
 from ..._resource import APIResource, to_raw_response
 from ..._uploads import FileInput
 from ..._validation import check_chat_id, check_int
 from .messages import media_body, reaction_body, template_body, text_body
+from .timeline import TimelinePager
 
 __all__ = ["ChatsResource", "ChatsResourceWithRawResponse"]
 
@@ -247,20 +242,7 @@ class ChatsResource(APIResource):
         check_int(take, "take", minimum=1)
         check_int(skip, "skip", minimum=0)
         check_int(prefetch, "prefetch", minimum=1)
-        checked = check_options(options)
-
-        async def fetch(page_skip: int, page_take: int) -> FetchedPage:
-            query = {**params, "skip": page_skip, "take": page_take}
-            request = APIRequest("GET", path, params=query, idempotent=True, options=checked)
-            raw = await self._pipeline.send(request)
-            ctx = ResponseContext(raw.status_code, raw.method, raw.url, raw.content)
-            total, records = parse_envelope(ctx)
-
-            def decode(fresh: list[dict[str, Any]]) -> list[TimelineEvent]:
-                return structure_records(fresh, TimelineEvent, ctx)
-
-            return FetchedPage(total=total, records=records, decode=decode, invalid=ctx.error)
-
+        fetch = self._list_fetch(path, TimelineEvent, options, params=params)
         return TimelinePager(
             fetch, skip=skip, take=take, prefetch=prefetch, order=order, chat_id=chat_id
         )
