@@ -67,6 +67,8 @@ _OPTION_NAMES = frozenset(RequestOptions.__annotations__)
 
 def check_options(options: Mapping[str, Any]) -> RequestOptions:
     """Return ``options`` checked, raising TypeError or ValueError before any request."""
+    if not options:
+        return options  # type: ignore[return-value]
     unknown = set(options) - _OPTION_NAMES
     if unknown:
         raise TypeError(f"unexpected keyword argument {sorted(unknown)[0]!r}")
@@ -129,9 +131,10 @@ class RawResponse(Generic[T]):
         """Return the body as JSON, or None when it is empty."""
         return decode_json(self.content) if self.content.strip() else None
 
-    def with_parser(self, parser: Callable[[RawResponse[Any]], Any]) -> RawResponse[Any]:
-        """Return this answer with another parser."""
-        return attrs.evolve(self, parser=parser)
+
+
+def _json(raw: RawResponse[Any]) -> Any:
+    return raw.json()
 
 
 @attrs.frozen
@@ -145,9 +148,10 @@ class Pipeline:
     timeout: Timeout
     retry: RetryPolicy
     max_response_bytes: int
+    # The headers every request carries, built once (the token is in them: never shown).
+    _headers: Mapping[str, str] = attrs.field(init=False, repr=False, eq=False)
 
-    def headers(self) -> dict[str, str]:
-        """Return the headers every request carries."""
+    def __attrs_post_init__(self) -> None:
         headers = {
             "Authorization": f"Bearer {self.token}",
             "Accept": "application/json",
@@ -155,13 +159,14 @@ class Pipeline:
         }
         if self.origin is not None:
             headers["Origin"] = self.origin
-        return headers
+        object.__setattr__(self, "_headers", headers)
 
     def _build(self, request: APIRequest) -> TransportRequest:
         options = request.options
-        headers = self.headers()
-        params = {k: str(v) for k, v in (request.params or {}).items()}
-        params.update({k: str(v) for k, v in (options.get("extra_query") or {}).items()})
+        headers = dict(self._headers)
+        params = {k: str(v) for k, v in request.params.items()} if request.params else {}
+        if options:
+            params.update({k: str(v) for k, v in (options.get("extra_query") or {}).items()})
         content: bytes | None = None
         multipart = request.multipart
         extra_body = options.get("extra_body") or {}
@@ -186,8 +191,12 @@ class Pipeline:
             max_response_bytes=self.max_response_bytes,
         )
 
-    async def send(self, request: APIRequest) -> RawResponse[Any]:
+    async def send(
+        self, request: APIRequest, parser: Callable[[RawResponse[Any]], Any] | None = None
+    ) -> RawResponse[Any]:
         """Send ``request``, retrying as the policy allows, and return the success answer.
+
+        ``parser`` becomes the answer's ``parse()`` (by default: the body as JSON).
 
         Raises:
             APIStatusError: the server answered with an error status (a subclass per status).
@@ -222,7 +231,9 @@ class Pipeline:
                     headers = response.headers
                     if not isinstance(headers, CIMultiDictProxy):
                         headers = CIMultiDictProxy(CIMultiDict(headers))
-                    return RawResponse(status, headers, response.content, method, url)
+                    return RawResponse(
+                        status, headers, response.content, method, url, parser or _json
+                    )
                 error = _status_error(response, method, url, self.token)
                 again = retry.retries_status(status, idempotent=request.idempotent)
                 reason = f"status {status}"

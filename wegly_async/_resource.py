@@ -62,7 +62,7 @@ class APIResource:
             idempotent=idempotent,
             options=check_options(options),
         )
-        response = (await self._pipeline.send(request)).with_parser(parser)
+        response = await self._pipeline.send(request, parser)
         if raw:
             return cast("T", response)
         return cast("T", response.parse())
