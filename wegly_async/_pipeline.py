@@ -132,7 +132,6 @@ class RawResponse(Generic[T]):
         return decode_json(self.content) if self.content.strip() else None
 
 
-
 def _json(raw: RawResponse[Any]) -> Any:
     return raw.json()
 
