@@ -88,21 +88,9 @@ def _structure_datetime(value: object, _: type) -> datetime:
     return _cached_datetime(value)
 
 
-def _open_enums(base: type[OpenStrEnum]) -> list[type[OpenStrEnum]]:
-    found: list[type[OpenStrEnum]] = []
-    for sub in base.__subclasses__():
-        found += [sub, *_open_enums(sub)]
-    return found
-
-
-def _open_enum_hook(cls: type[OpenStrEnum]) -> Callable[[Any, type], OpenStrEnum]:
-    members = cls._value2member_map_
-
-    def structure(value: Any, _: type) -> OpenStrEnum:
-        member = members.get(value)
-        return member if member is not None else cls(value)  # type: ignore[return-value]
-
-    return structure
+def _structure_open_enum(value: Any, cls: type[OpenStrEnum]) -> OpenStrEnum:
+    member = cls._value2member_map_.get(value)
+    return member if member is not None else cls(value)  # type: ignore[return-value]
 
 
 def _is_list(cls: Any) -> bool:
@@ -166,6 +154,8 @@ def _is_plain_model(cls: Any) -> bool:
 
 
 def _attrs_hook_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, type], Any]:
+    # make_dict_structure_fn reads field.type: string annotations become types first.
+    attrs.resolve_types(cls)
     structure_fields = make_dict_structure_fn(cls, conv)
 
     def structure(value: Any, _: type) -> Any:
@@ -191,6 +181,9 @@ def _generate_structure_fn(cls: Any, conv: cattrs.Converter) -> Callable[[Any, t
     (str, bool, int, datetime, open enum, nested model, list) is written out in the source,
     and nested hooks are resolved once.
     """
+    # String annotations (``from __future__ import annotations``) become types here, once
+    # per class: every field's source below is chosen by its type.
+    attrs.resolve_types(cls)
     owner = cls.__name__
     namespace: dict[str, Any] = {
         "_cls": cls,
@@ -378,10 +371,9 @@ def configure_converter(conv: cattrs.Converter, *, inline_models: bool = True) -
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(bool, _structure_bool)
     conv.register_structure_hook(int, _structure_int)
-    # Class hooks dispatch on the most specific class, so each enum needs its own, or the
-    # str hook above would take them.
-    for enum_cls in _open_enums(OpenStrEnum):
-        conv.register_structure_hook(enum_cls, _open_enum_hook(enum_cls))
+    # Class hooks dispatch on the most specific class in the MRO: this one takes every open
+    # enum, even one defined after the converter, before the str hook above can.
+    conv.register_structure_hook(OpenStrEnum, _structure_open_enum)
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_structure_hook_factory(
         attrs.has, _inlined_attrs_hook_factory if inline_models else _attrs_hook_factory
