@@ -16,14 +16,10 @@ from conftest import CHAT_ID
 from loopback import serve_app
 
 import wegly_async as wa
-from wegly_async._convert import (
+from wegly_async._codegen import mutable_twin
+from wegly_async._convert import configure_converter, converter, encode_json, parse_datetime
+from wegly_async._responses import (
     ResponseContext,
-    _generate_structure_fn,
-    _mutable_twin,
-    configure_converter,
-    converter,
-    encode_json,
-    parse_datetime,
     parse_envelope,
     parse_response,
     structure_records,
@@ -414,7 +410,7 @@ RESPONSE_MODELS = [
 def test_every_response_model_takes_the_fast_build(cls: type) -> None:
     # Adding a __weakref__ slot (attrs' default) would silently lose it: before 3.13,
     # Python refuses the change of class between layouts with one.
-    assert _mutable_twin(cls) is not None
+    assert mutable_twin(cls) is not None
 
 
 def test_a_fast_built_model_is_the_model_itself() -> None:
@@ -457,9 +453,9 @@ class Hashed:
 
 
 def test_a_model_without_a_twin_is_built_the_slow_way_with_the_same_result() -> None:
-    assert _mutable_twin(Note) is None
-    structure = _generate_structure_fn(Note, converter)
-    note = structure({"id": "n1", "text": "oi", "at": "2024-01-01T00:00:00Z"})
+    assert mutable_twin(Note) is None
+    assert converter.get_structure_hook(Note).__name__ == "structure_Note"
+    note = converter.structure({"id": "n1", "text": "oi", "at": "2024-01-01T00:00:00Z"}, Note)
     assert note == Note(id="n1", text="oi", at=datetime(2024, 1, 1, tzinfo=UTC))
     assert type(note) is Note
 

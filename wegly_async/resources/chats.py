@@ -6,16 +6,11 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from .._constants import DEFAULT_PAGE_SIZE, DEFAULT_PREFETCH
-from .._convert import (
-    ResponseContext,
-    encode_json,
-    parse_envelope,
-    parse_response,
-    structure_records,
-)
+from .._convert import encode_json
 from .._enums import MessageType, Order
 from .._models import SendResult, TemplateField, TimelineEvent
 from .._pagination import FetchedPage, TimelinePager
+from .._responses import ResponseContext, parse_envelope, parse_response, structure_records
 from .._transport import Multipart, Response, Transport
 from .._uploads import FileInput, make_upload
 from .._validation import check_chat_id, check_int, check_optional_text, check_text
