@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 import cattrs
+import orjson
 import pytest
 from aiohttp import web
 from conftest import CHAT_ID
@@ -18,8 +19,13 @@ from loopback import serve_app
 import wegly_async as wa
 from wegly_async._codegen import mutable_twin
 from wegly_async._convert import configure_converter, converter, encode_json, parse_datetime
+from wegly_async._errors import DecodeError
 from wegly_async._responses import (
     ResponseContext,
+    decode_envelope,
+    decode_model,
+    decode_object,
+    decode_records,
     parse_envelope,
     parse_response,
     structure_records,
@@ -542,6 +548,90 @@ def test_an_envelope_nested_past_the_parser_limit_is_an_invalid_response(depth: 
     body = b'{"total": 1, "records": [{"id": "e", "x": ' + b"[" * depth + b"]" * depth + b"}]}"
     with pytest.raises(wa.InvalidResponseError, match="not JSON"):
         parse_envelope(ResponseContext(200, "GET", "u", body))
+
+
+# --- the neutral decoder: DecodeError, with no HTTP in it --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"<html>oops</html>", "the body is not JSON"),
+        (b"[]", "expected a JSON object, got list"),
+        (b'{"records": []}', "expected an integer 'total', got NoneType"),
+        (b'{"total": 1, "records": {}}', "expected a list of 'records', got dict"),
+        (b'{"total": 1, "records": [{"id": 1}]}', "every record must be a JSON object"),
+    ],
+)
+def test_an_envelope_that_does_not_fit_is_a_decode_error(content: bytes, reason: str) -> None:
+    with pytest.raises(DecodeError) as info:
+        decode_envelope(content)
+    assert info.value.reason.startswith(reason)
+    assert str(info.value) == info.value.reason
+    assert not isinstance(info.value, wa.WeglyError)
+    assert not hasattr(info.value, "status_code") and not hasattr(info.value, "url")
+
+
+def test_decode_object_and_decode_model_raise_decode_errors() -> None:
+    with pytest.raises(DecodeError, match="not JSON"):
+        decode_object(b"{")
+    with pytest.raises(DecodeError, match=r"unexpected shape for SendResult \(KeyError"):
+        decode_model(b'{"records": []}', wa.SendResult)
+    data = load("send_response_doc.json")
+    from_bytes = decode_model(json.dumps(data).encode(), wa.SendResult)
+    assert from_bytes == decode_model(data, wa.SendResult)
+
+
+def test_a_record_that_does_not_fit_is_a_decode_error_with_its_index_id_and_path() -> None:
+    with pytest.raises(DecodeError) as info:
+        decode_records(_page(3, from_me=0), wa.TimelineEvent)
+    error = info.value
+    assert (error.index, error.record_id, error.path) == (3, "ev-3", "records[3].message.from_me")
+    assert error.reason.startswith(
+        "record 3 (id 'ev-3') does not fit TimelineEvent at records[3].message.from_me (TypeError"
+    )
+
+
+def test_a_deep_record_is_a_decode_error_that_keeps_no_recursion_traceback() -> None:
+    with pytest.raises(DecodeError, match="nested too deeply") as info:
+        decode_records([_event(0), _nested(3000)], wa.TimelineEvent)
+    assert (info.value.index, info.value.record_id, info.value.path) == (1, "ev-deep", None)
+    assert info.value.__cause__ is None and info.value.__context__ is None
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    found: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is not None and current not in found:
+            found.append(current)
+            todo += [current.__cause__, current.__context__]
+    return found
+
+
+def test_an_invalid_response_is_caused_by_what_failed_not_by_the_decode_error() -> None:
+    with pytest.raises(wa.InvalidResponseError) as info:
+        parse({"total": 1, "records": [{"id": "m1", "from_me": "yes"}]}, wa.SendResult)
+    assert isinstance(info.value.__cause__, TypeError)
+    assert info.value.__suppress_context__  # the DecodeError is not shown
+    with pytest.raises(wa.InvalidResponseError) as info:
+        parse_response(b"{", wa.SendResult, status=200, method="GET", url="u")
+    assert isinstance(info.value.__cause__, orjson.JSONDecodeError)
+
+
+def test_a_deep_answer_keeps_no_recursion_error_in_its_chain() -> None:
+    message = '{"id": "m-0"}'
+    for level in range(1000):
+        message = f'{{"id": "m-{level + 1}", "quoted_message": {message}}}'
+    body = f'{{"total": 1, "records": [{message}]}}'.encode()
+    with pytest.raises(wa.InvalidResponseError, match="RecursionError") as info:
+        parse_response(body, wa.SendResult, status=200, method="GET", url="u")
+    assert not any(isinstance(exc, RecursionError) for exc in _chain(info.value))
+    ctx = ResponseContext(200, "GET", "u", b"{}")
+    with pytest.raises(wa.InvalidResponseError) as info:
+        structure_records([_event(0), _nested(3000)], wa.TimelineEvent, ctx)
+    assert not any(isinstance(exc, RecursionError) for exc in _chain(info.value))
 
 
 def _page_app(body: bytes) -> web.Application:

@@ -1,4 +1,10 @@
-"""Success bodies into models; a body that does not fit names its record and field path."""
+"""Bodies into models: neutral ``decode_*`` functions and the HTTP helpers around them.
+
+The ``decode_*`` functions know nothing of HTTP and raise ``DecodeError``, so a webhook
+layer can report it as its own error; ``parse_response``, ``parse_envelope`` and
+``structure_records`` raise it as ``InvalidResponseError``, with the status, method, URL
+and body. A record that does not fit is named by its index, id and field path.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,18 @@ import orjson
 
 from ._codegen import is_optional
 from ._convert import converter, decode_json
-from ._errors import InvalidResponseError
+from ._errors import DecodeError, InvalidResponseError
 
-__all__ = ["ResponseContext", "parse_envelope", "parse_response", "structure_records"]
+__all__ = [
+    "ResponseContext",
+    "decode_envelope",
+    "decode_model",
+    "decode_object",
+    "decode_records",
+    "parse_envelope",
+    "parse_response",
+    "structure_records",
+]
 
 T = TypeVar("T")
 
@@ -29,47 +44,66 @@ _STRUCTURE_ERRORS = (
 _LOCATE_DEPTH = 64
 
 
-@attrs.frozen
-class ResponseContext:
-    """Where a body came from, for the message of an InvalidResponseError."""
-
-    status: int
-    method: str
-    url: str
-    content: bytes
-
-    def error(self, reason: str) -> InvalidResponseError:
-        """Return an InvalidResponseError about this body."""
-        return InvalidResponseError(
-            reason, status_code=self.status, method=self.method, url=self.url, body=self.content
-        )
-
-    def shape_error(self, cls: type, exc: Exception) -> InvalidResponseError:
-        """Return an InvalidResponseError for a body that does not fit ``cls``."""
-        return self.error(f"unexpected shape for {cls.__name__} ({type(exc).__name__}: {exc})")
-
-    def record_error(
-        self, records: list[dict[str, Any]], cls: type, exc: Exception
-    ) -> InvalidResponseError:
-        """Return an InvalidResponseError naming the record and field path that failed."""
-        index, record = _failing_record(records, cls)
-        event = f"record {index} (id {record.get('id')!r})"
-        if isinstance(exc, RecursionError):
-            return self.error(f"{event} is nested too deeply to decode into {cls.__name__}")
-        path = _locate(record, cls, f"records[{index}]", 0)
-        return self.error(
-            f"{event} does not fit {cls.__name__} at {path} ({type(exc).__name__}: {exc})"
-        )
-
-
-def _json_object(ctx: ResponseContext) -> dict[str, Any]:
+def decode_object(content: bytes) -> dict[str, Any]:
+    """Return the JSON object ``content`` holds, or raise DecodeError."""
     try:
-        data = decode_json(ctx.content)
+        data = decode_json(content)
     except orjson.JSONDecodeError as exc:
-        raise ctx.error(f"the body is not JSON ({exc})") from exc
+        raise DecodeError(f"the body is not JSON ({exc})") from exc
     if not isinstance(data, dict):
-        raise ctx.error(f"expected a JSON object, got {type(data).__name__}")
+        raise DecodeError(f"expected a JSON object, got {type(data).__name__}")
     return data
+
+
+def decode_model(data: bytes | dict[str, Any], cls: type[T]) -> T:
+    """Return a JSON object, or the bytes of one, decoded into ``cls``, or raise DecodeError."""
+    if isinstance(data, bytes):
+        data = decode_object(data)
+    try:
+        return converter.structure(data, cls)
+    except _STRUCTURE_ERRORS as exc:
+        error = DecodeError(f"unexpected shape for {cls.__name__} ({type(exc).__name__}: {exc})")
+        # A RecursionError's traceback would be a thousand frames: it is not kept.
+        cause = None if isinstance(exc, RecursionError) else exc
+    raise error from cause
+
+
+def decode_envelope(content: bytes) -> tuple[int, list[dict[str, Any]]]:
+    """Return the ``total`` and raw ``records`` of a list, each record a dict with an id."""
+    data = decode_object(content)
+    total = data.get("total")
+    records = data.get("records")
+    if isinstance(total, bool) or not isinstance(total, int):
+        raise DecodeError(f"expected an integer 'total', got {type(total).__name__}")
+    if not isinstance(records, list):
+        raise DecodeError(f"expected a list of 'records', got {type(records).__name__}")
+    for record in records:
+        if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+            raise DecodeError("every record must be a JSON object with a string 'id'")
+    return total, records
+
+
+def decode_records(records: list[dict[str, Any]], cls: type[T]) -> list[T]:
+    """Return raw records decoded into ``cls``, or raise DecodeError naming the one that failed."""
+    structure = converter.get_structure_hook(cls)
+    try:
+        return [structure(record, cls) for record in records]
+    except _STRUCTURE_ERRORS as exc:
+        error = _record_error(records, cls, exc)
+    # Raised outside the handler: a RecursionError's traceback would be a thousand frames.
+    raise error
+
+
+def _record_error(records: list[dict[str, Any]], cls: type, exc: Exception) -> DecodeError:
+    index, record = _failing_record(records, cls)
+    record_id = record.get("id")
+    event = f"record {index} (id {record_id!r})"
+    if isinstance(exc, RecursionError):
+        reason = f"{event} is nested too deeply to decode into {cls.__name__}"
+        return DecodeError(reason, index=index, record_id=record_id)
+    path = _locate(record, cls, f"records[{index}]", 0)
+    reason = f"{event} does not fit {cls.__name__} at {path} ({type(exc).__name__}: {exc})"
+    return DecodeError(reason, index=index, record_id=record_id, path=path)
 
 
 def _failing_record(records: list[dict[str, Any]], cls: type) -> tuple[int, dict[str, Any]]:
@@ -118,37 +152,48 @@ def _locate(value: Any, cls: Any, path: str, depth: int) -> str:
     return path
 
 
+# --- the HTTP face: the same decoding, failures raised as InvalidResponseError -------------
+#
+# Each helper re-raises from the DecodeError's own cause (the parser's or a hook's error),
+# so a traceback shows what it showed before, and never the internal carrier.
+
+
+@attrs.frozen
+class ResponseContext:
+    """Where a body came from, for the message of an InvalidResponseError."""
+
+    status: int
+    method: str
+    url: str
+    content: bytes
+
+    def error(self, reason: str) -> InvalidResponseError:
+        """Return an InvalidResponseError about this body."""
+        return InvalidResponseError(
+            reason, status_code=self.status, method=self.method, url=self.url, body=self.content
+        )
+
+
 def parse_response(content: bytes, cls: type[T], *, status: int, method: str, url: str) -> T:
     """Return a success body decoded into ``cls``, or raise InvalidResponseError."""
-    ctx = ResponseContext(status, method, url, content)
-    data = _json_object(ctx)
     try:
-        return converter.structure(data, cls)
-    except _STRUCTURE_ERRORS as exc:
-        raise ctx.shape_error(cls, exc) from exc
+        return decode_model(content, cls)
+    except DecodeError as exc:
+        ctx = ResponseContext(status, method, url, content)
+        raise ctx.error(exc.reason) from exc.__cause__
 
 
 def parse_envelope(ctx: ResponseContext) -> tuple[int, list[dict[str, Any]]]:
     """Return the ``total`` and raw ``records`` of a list answer, each record a dict with an id."""
-    data = _json_object(ctx)
-    total = data.get("total")
-    records = data.get("records")
-    if isinstance(total, bool) or not isinstance(total, int):
-        raise ctx.error(f"expected an integer 'total', got {type(total).__name__}")
-    if not isinstance(records, list):
-        raise ctx.error(f"expected a list of 'records', got {type(records).__name__}")
-    for record in records:
-        if not isinstance(record, dict) or not isinstance(record.get("id"), str):
-            raise ctx.error("every record must be a JSON object with a string 'id'")
-    return total, records
+    try:
+        return decode_envelope(ctx.content)
+    except DecodeError as exc:
+        raise ctx.error(exc.reason) from exc.__cause__
 
 
 def structure_records(records: list[dict[str, Any]], cls: type[T], ctx: ResponseContext) -> list[T]:
     """Return raw records decoded into ``cls``, or raise InvalidResponseError."""
-    structure = converter.get_structure_hook(cls)
     try:
-        return [structure(record, cls) for record in records]
-    except _STRUCTURE_ERRORS as exc:
-        error = ctx.record_error(records, cls, exc)
-    # Raised outside the handler: a RecursionError's traceback would be a thousand frames.
-    raise error
+        return decode_records(records, cls)
+    except DecodeError as exc:
+        raise ctx.error(exc.reason) from exc.__cause__
