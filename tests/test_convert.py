@@ -263,6 +263,50 @@ def test_encode_json_drops_top_level_none_and_encodes_enums() -> None:
     assert json.loads(encoded) == {"type": "text", "body": "oi"}
 
 
+@attrs.frozen
+class Button:
+    text: str
+    url: str | None = None
+
+
+@attrs.frozen
+class Card:
+    title: str | None
+    buttons: list[Button]
+    footer: Button | None = None
+    kind: wa.MessageType | None = None
+
+
+def test_request_objects_leave_out_their_none_fields_at_any_depth() -> None:
+    card = Card(
+        title=None,
+        buttons=[Button("a"), Button("b", url="https://example.com")],
+        footer=Button("f"),
+        kind=wa.MessageType.TEXT,
+    )
+    expected = {
+        "buttons": [{"text": "a"}, {"text": "b", "url": "https://example.com"}],
+        "footer": {"text": "f"},
+        "kind": "text",
+    }
+    assert converter.unstructure(card) == expected
+    body = {"card": card, "cards": [Card(None, [])], "skip": None}
+    assert json.loads(encode_json(body)) == {"card": expected, "cards": [{"buttons": []}]}
+
+
+def test_template_fields_in_a_body_leave_out_none_but_keep_zero() -> None:
+    fields = [
+        wa.TemplateField("BODY", "TEXT", index=0, value="Maria"),
+        wa.TemplateField("BUTTON", "TEXT", button_index=1, card_index=None, value="x"),
+    ]
+    assert json.loads(encode_json({"template_fields": fields})) == {
+        "template_fields": [
+            {"component": "BODY", "type": "TEXT", "index": 0, "value": "Maria"},
+            {"component": "BUTTON", "type": "TEXT", "button_index": 1, "value": "x"},
+        ]
+    }
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [

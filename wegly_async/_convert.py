@@ -3,8 +3,8 @@
 The rules, all here: unknown fields are ignored; absent or ``null`` optional fields
 become ``None`` and absent or ``null`` lists become ``[]``; timestamps become
 timezone-aware datetimes from any ISO-8601 form or from Unix epoch seconds; enum-like
-strings become open enums that keep values the docs do not list; ``None`` values are
-never sent.
+strings become open enums that keep values the docs do not list; a request body's
+``None`` values are not sent, nor the ``None`` fields of attrs objects at any depth.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from typing import Any, get_args, get_origin
 import attrs
 import cattrs
 import orjson
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
+from cattrs.gen import make_dict_structure_fn
 
 from ._codegen import InlineRules, generate_structure_fn, is_optional, is_plain_model
 from ._enums import OpenStrEnum
-from ._models import TemplateField
 
 __all__ = [
     "configure_converter",
@@ -182,6 +181,23 @@ def _structure_json_object(value: Any, _: type) -> dict[str, Any]:
     return value
 
 
+def _unstructure_without_none(cls: Any, conv: cattrs.Converter) -> Callable[[Any], dict[str, Any]]:
+    """Return an unstructure function for an attrs class that leaves out its ``None`` fields."""
+    names = [field.name for field in attrs.fields(cls)]
+    unstructure = conv.unstructure
+
+    def unstructure_fields(obj: Any) -> dict[str, Any]:
+        fields = {}
+        for name in names:
+            value = getattr(obj, name)
+            if value is not None:
+                # By the value's own class: an attrs object nested in it loses its None too.
+                fields[name] = unstructure(value)
+        return fields
+
+    return unstructure_fields
+
+
 def configure_converter(conv: cattrs.Converter, *, inline_models: bool = True) -> None:
     """Install the Wegly wire rules on a cattrs converter.
 
@@ -201,9 +217,7 @@ def configure_converter(conv: cattrs.Converter, *, inline_models: bool = True) -
     conv.register_structure_hook_factory(is_optional, _optional_hook_factory)
     conv.register_structure_hook_func(lambda cls: cls == dict[str, Any], _structure_json_object)
     conv.register_structure_hook_factory(_is_list, _list_hook_factory)
-    conv.register_unstructure_hook(
-        TemplateField, make_dict_unstructure_fn(TemplateField, conv, _cattrs_omit_if_default=True)
-    )
+    conv.register_unstructure_hook_factory(attrs.has, _unstructure_without_none)
 
 
 def make_converter() -> cattrs.Converter:
@@ -222,7 +236,8 @@ def decode_json(content: bytes) -> Any:
 
 
 def encode_json(value: Any) -> bytes:
-    """Return the JSON bytes for a request body, leaving out ``None`` values at the top level."""
+    """Return the JSON bytes for a request body, leaving out ``None`` keys and ``None`` fields."""
+    # The body's own keys here; attrs objects, at any depth, lose theirs in the converter.
     if isinstance(value, Mapping):
         value = {key: item for key, item in value.items() if item is not None}
     return orjson.dumps(converter.unstructure(value))
