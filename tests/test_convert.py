@@ -392,6 +392,36 @@ def test_a_model_the_package_never_saw_is_decoded_on_the_fast_path() -> None:
     assert fast.history[:2] == [Stage.OPEN, Stage.LOST]
 
 
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class Team:
+    id: str
+    lead: Person | None = None
+    members: list[Person] = attrs.Factory(list)
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class Person:
+    id: str
+    team: Team | None = None
+    since: datetime | None = None
+
+
+def test_models_that_refer_to_each_other_decode_on_the_fast_path() -> None:
+    team = {"id": "t2", "members": [{"id": "p3"}]}
+    record = {
+        "id": "t1",
+        "lead": {"id": "p1", "team": {"id": "t0"}},
+        "members": [{"id": "p2", "since": 1704067200, "team": team}],
+    }
+    fast = converter.structure(record, Team)
+    assert converter.get_structure_hook(Team).__name__ == "structure_Team"
+    assert converter.get_structure_hook(Person).__name__ == "structure_Person"
+    assert fast == _cattrs_generic().structure(record, Team)
+    member = fast.members[0]
+    assert member.since == datetime(2024, 1, 1, tzinfo=UTC)
+    assert member.team is not None and member.team.members == [Person(id="p3")]
+
+
 @pytest.mark.parametrize(
     "record",
     [

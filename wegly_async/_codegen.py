@@ -6,6 +6,7 @@ field, as Python source, and calls the few it cannot inline through ``InlineRule
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from types import UnionType
@@ -19,6 +20,9 @@ from ._enums import OpenStrEnum
 __all__ = ["InlineRules", "generate_structure_fn", "is_optional", "is_plain_model", "mutable_twin"]
 
 _JSON_OBJECT = dict[str, Any]
+
+# The models whose structure function this thread is generating.
+_generating = threading.local()
 
 
 @attrs.frozen
@@ -62,6 +66,20 @@ def generate_structure_fn(
     (str, bool, int, datetime, open enum, nested model, list) is written out in the source,
     and nested hooks are resolved once.
     """
+    # A model met again inside its own fields (A -> B -> A) is not generated twice: the
+    # RecursionError tells whoever asked for its hook to bind late, as cattrs' own
+    # generated functions do (and _nested_hook below).
+    generating: set[type] = _generating.__dict__.setdefault("classes", set())
+    if cls in generating:
+        raise RecursionError(f"the structure function of {cls.__name__} is being generated")
+    generating.add(cls)
+    try:
+        return _generate(cls, conv, rules)
+    finally:
+        generating.discard(cls)
+
+
+def _generate(cls: Any, conv: cattrs.Converter, rules: InlineRules) -> Callable[[Any, type], Any]:
     # String annotations (``from __future__ import annotations``) become types here, once
     # per class: every field's source below is chosen by its type.
     attrs.resolve_types(cls)
@@ -190,7 +208,7 @@ def _field_source(
                 "            if type(x) is not dict:",
                 f"                _wrong_type({owner!r}, {name!r}, x, 'JSON objects in the list')",
             ]
-        namespace[f"_h_{name}"] = conv.get_structure_hook(item)
+        namespace[f"_h_{name}"] = _nested_hook(conv, item)
         namespace[f"_t_{name}"] = item
         return [
             *lines,
@@ -200,9 +218,17 @@ def _field_source(
     if inner is cls:
         # A model nested in itself (a quoted message): call this very function.
         return [f"    if {var} is not None:", f"        {var} = structure_{owner}({var})"]
-    namespace[f"_h_{name}"] = conv.get_structure_hook(inner)
+    namespace[f"_h_{name}"] = _nested_hook(conv, inner)
     namespace[f"_t_{name}"] = inner
     return [f"    if {var} is not None:", f"        {var} = _h_{name}({var}, _t_{name})"]
+
+
+def _nested_hook(conv: cattrs.Converter, cls: Any) -> Callable[[Any, Any], Any]:
+    try:
+        return conv.get_structure_hook(cls)
+    except RecursionError:
+        # A cycle back to a model still being generated: its hook is looked up per call.
+        return conv.structure
 
 
 def _open_enum_class(cls: Any) -> bool:
