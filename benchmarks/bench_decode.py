@@ -7,7 +7,7 @@ from collections.abc import Callable
 import orjson
 
 import wegly_async as wa
-from wegly_async._convert import ResponseContext, parse_envelope, structure_records
+from wegly_async._responses import ResponseContext, parse_envelope, structure_records
 from wegly_async.testing import WeglyEmulator
 
 from ._common import Row, best_of_sync

@@ -10,20 +10,22 @@ from typing import Any
 
 import attrs
 import cattrs
+import orjson
 import pytest
 from aiohttp import web
 from conftest import CHAT_ID
 from loopback import serve_app
 
 import wegly_async as wa
-from wegly_async._convert import (
+from wegly_async._codegen import mutable_twin
+from wegly_async._convert import configure_converter, converter, encode_json, parse_datetime
+from wegly_async._errors import DecodeError
+from wegly_async._responses import (
     ResponseContext,
-    _generate_structure_fn,
-    _mutable_twin,
-    configure_converter,
-    converter,
-    encode_json,
-    parse_datetime,
+    decode_envelope,
+    decode_model,
+    decode_object,
+    decode_records,
     parse_envelope,
     parse_response,
     structure_records,
@@ -261,6 +263,50 @@ def test_encode_json_drops_top_level_none_and_encodes_enums() -> None:
     assert json.loads(encoded) == {"type": "text", "body": "oi"}
 
 
+@attrs.frozen
+class Button:
+    text: str
+    url: str | None = None
+
+
+@attrs.frozen
+class Card:
+    title: str | None
+    buttons: list[Button]
+    footer: Button | None = None
+    kind: wa.MessageType | None = None
+
+
+def test_request_objects_leave_out_their_none_fields_at_any_depth() -> None:
+    card = Card(
+        title=None,
+        buttons=[Button("a"), Button("b", url="https://example.com")],
+        footer=Button("f"),
+        kind=wa.MessageType.TEXT,
+    )
+    expected = {
+        "buttons": [{"text": "a"}, {"text": "b", "url": "https://example.com"}],
+        "footer": {"text": "f"},
+        "kind": "text",
+    }
+    assert converter.unstructure(card) == expected
+    body = {"card": card, "cards": [Card(None, [])], "skip": None}
+    assert json.loads(encode_json(body)) == {"card": expected, "cards": [{"buttons": []}]}
+
+
+def test_template_fields_in_a_body_leave_out_none_but_keep_zero() -> None:
+    fields = [
+        wa.TemplateField("BODY", "TEXT", index=0, value="Maria"),
+        wa.TemplateField("BUTTON", "TEXT", button_index=1, card_index=None, value="x"),
+    ]
+    assert json.loads(encode_json({"template_fields": fields})) == {
+        "template_fields": [
+            {"component": "BODY", "type": "TEXT", "index": 0, "value": "Maria"},
+            {"component": "BUTTON", "type": "TEXT", "button_index": 1, "value": "x"},
+        ]
+    }
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [
@@ -276,9 +322,15 @@ def test_template_field_rejects_bad_values(kwargs: dict[str, Any], error: type[E
         wa.TemplateField(**kwargs)
 
 
-def test_the_fast_decoder_builds_the_same_objects_as_cattrs_generic_one() -> None:
+def _cattrs_generic() -> cattrs.Converter:
+    """Return a converter with the same wire rules on cattrs' own generated functions."""
     reference = cattrs.Converter(detailed_validation=False)
     configure_converter(reference, inline_models=False)
+    return reference
+
+
+def test_the_fast_decoder_builds_the_same_objects_as_cattrs_generic_one() -> None:
+    reference = _cattrs_generic()
     emulator = WeglyEmulator()
     chat_id = emulator.create_chat(events=3000, seed=11)
     records = emulator.events(chat_id)
@@ -291,6 +343,83 @@ def test_the_fast_decoder_builds_the_same_objects_as_cattrs_generic_one() -> Non
     assert any(m.reactions for m in messages)
     assert any(m.type is None for m in messages)  # the reduced shape
     assert any(m.type is not None and not m.type.is_known for m in messages)
+
+
+class Stage(wa.OpenStrEnum):
+    OPEN = "open"
+    LOST = "lost"
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class Contact:
+    id: str
+    seen_at: datetime | None = None
+    stage: Stage | None = None
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class Deal:
+    id: str
+    closed_at: datetime | None = None
+    stage: Stage | None = None
+    owner: Contact | None = None
+    contacts: list[Contact] = attrs.Factory(list)
+    history: list[Stage] = attrs.Factory(list)
+
+
+def test_a_model_the_package_never_saw_is_decoded_on_the_fast_path() -> None:
+    # Defined after the converter, with string annotations nothing has resolved yet.
+    assert attrs.fields(Deal).closed_at.type == "datetime | None"
+    record = {
+        "id": "d1",
+        "closed_at": "2024-05-01T12:00:00-03:00",
+        "stage": "won",
+        "owner": {"id": "c0", "seen_at": 1714575600, "stage": "open"},
+        "contacts": [{"id": "c1", "seen_at": "2024-05-01T12:00:00Z"}, {"id": "c2"}],
+        "history": ["open", "lost", "reopened"],
+        "unknown": True,
+    }
+    fast = converter.structure(record, Deal)
+    assert converter.get_structure_hook(Deal).__name__ == "structure_Deal"
+    assert converter.get_structure_hook(Contact).__name__ == "structure_Contact"
+    assert fast == _cattrs_generic().structure(record, Deal)
+    assert fast.closed_at == datetime(2024, 5, 1, 15, tzinfo=UTC)
+    assert fast.owner is not None and fast.owner.seen_at == datetime(2024, 5, 1, 15, tzinfo=UTC)
+    assert [contact.id for contact in fast.contacts] == ["c1", "c2"]
+    # An open enum equals its string either way: the type shows it was decoded.
+    assert type(fast.stage) is Stage and not fast.stage.is_known
+    assert [type(stage) for stage in fast.history] == [Stage, Stage, Stage]
+    assert fast.history[:2] == [Stage.OPEN, Stage.LOST]
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class Team:
+    id: str
+    lead: Person | None = None
+    members: list[Person] = attrs.Factory(list)
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class Person:
+    id: str
+    team: Team | None = None
+    since: datetime | None = None
+
+
+def test_models_that_refer_to_each_other_decode_on_the_fast_path() -> None:
+    team = {"id": "t2", "members": [{"id": "p3"}]}
+    record = {
+        "id": "t1",
+        "lead": {"id": "p1", "team": {"id": "t0"}},
+        "members": [{"id": "p2", "since": 1704067200, "team": team}],
+    }
+    fast = converter.structure(record, Team)
+    assert converter.get_structure_hook(Team).__name__ == "structure_Team"
+    assert converter.get_structure_hook(Person).__name__ == "structure_Person"
+    assert fast == _cattrs_generic().structure(record, Team)
+    member = fast.members[0]
+    assert member.since == datetime(2024, 1, 1, tzinfo=UTC)
+    assert member.team is not None and member.team.members == [Person(id="p3")]
 
 
 @pytest.mark.parametrize(
@@ -315,8 +444,7 @@ def test_the_fast_decoder_builds_the_same_objects_as_cattrs_generic_one() -> Non
     ],
 )
 def test_the_fast_decoder_rejects_what_the_reference_rejects(record: dict[str, Any]) -> None:
-    reference = cattrs.Converter(detailed_validation=False)
-    configure_converter(reference, inline_models=False)
+    reference = _cattrs_generic()
     with pytest.raises((TypeError, ValueError)):
         converter.structure(record, wa.Message)
     with pytest.raises((TypeError, ValueError)):
@@ -328,8 +456,7 @@ def test_an_integral_float_is_read_as_an_int() -> None:
 
 
 def test_lists_decode_the_same_whether_empty_absent_null_or_full() -> None:
-    reference = cattrs.Converter(detailed_validation=False)
-    configure_converter(reference, inline_models=False)
+    reference = _cattrs_generic()
     sources = [{"source": "ads", "campaign": "natal"}]
     reaction = {"id": "r1", "emoji": "👍", "created_at": "2024-01-01T00:00:00Z"}
     for record in (
@@ -362,7 +489,7 @@ RESPONSE_MODELS = [
 def test_every_response_model_takes_the_fast_build(cls: type) -> None:
     # Adding a __weakref__ slot (attrs' default) would silently lose it: before 3.13,
     # Python refuses the change of class between layouts with one.
-    assert _mutable_twin(cls) is not None
+    assert mutable_twin(cls) is not None
 
 
 def test_a_fast_built_model_is_the_model_itself() -> None:
@@ -404,15 +531,10 @@ class Hashed:
     id: str
 
 
-attrs.resolve_types(Base)
-attrs.resolve_types(Note)
-attrs.resolve_types(Tagged)
-
-
 def test_a_model_without_a_twin_is_built_the_slow_way_with_the_same_result() -> None:
-    assert _mutable_twin(Note) is None
-    structure = _generate_structure_fn(Note, converter)
-    note = structure({"id": "n1", "text": "oi", "at": "2024-01-01T00:00:00Z"})
+    assert mutable_twin(Note) is None
+    assert converter.get_structure_hook(Note).__name__ == "structure_Note"
+    note = converter.structure({"id": "n1", "text": "oi", "at": "2024-01-01T00:00:00Z"}, Note)
     assert note == Note(id="n1", text="oi", at=datetime(2024, 1, 1, tzinfo=UTC))
     assert type(note) is Note
 
@@ -499,6 +621,90 @@ def test_an_envelope_nested_past_the_parser_limit_is_an_invalid_response(depth: 
     body = b'{"total": 1, "records": [{"id": "e", "x": ' + b"[" * depth + b"]" * depth + b"}]}"
     with pytest.raises(wa.InvalidResponseError, match="not JSON"):
         parse_envelope(ResponseContext(200, "GET", "u", body))
+
+
+# --- the neutral decoder: DecodeError, with no HTTP in it --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"<html>oops</html>", "the body is not JSON"),
+        (b"[]", "expected a JSON object, got list"),
+        (b'{"records": []}', "expected an integer 'total', got NoneType"),
+        (b'{"total": 1, "records": {}}', "expected a list of 'records', got dict"),
+        (b'{"total": 1, "records": [{"id": 1}]}', "every record must be a JSON object"),
+    ],
+)
+def test_an_envelope_that_does_not_fit_is_a_decode_error(content: bytes, reason: str) -> None:
+    with pytest.raises(DecodeError) as info:
+        decode_envelope(content)
+    assert info.value.reason.startswith(reason)
+    assert str(info.value) == info.value.reason
+    assert not isinstance(info.value, wa.WeglyError)
+    assert not hasattr(info.value, "status_code") and not hasattr(info.value, "url")
+
+
+def test_decode_object_and_decode_model_raise_decode_errors() -> None:
+    with pytest.raises(DecodeError, match="not JSON"):
+        decode_object(b"{")
+    with pytest.raises(DecodeError, match=r"unexpected shape for SendResult \(KeyError"):
+        decode_model(b'{"records": []}', wa.SendResult)
+    data = load("send_response_doc.json")
+    from_bytes = decode_model(json.dumps(data).encode(), wa.SendResult)
+    assert from_bytes == decode_model(data, wa.SendResult)
+
+
+def test_a_record_that_does_not_fit_is_a_decode_error_with_its_index_id_and_path() -> None:
+    with pytest.raises(DecodeError) as info:
+        decode_records(_page(3, from_me=0), wa.TimelineEvent)
+    error = info.value
+    assert (error.index, error.record_id, error.path) == (3, "ev-3", "records[3].message.from_me")
+    assert error.reason.startswith(
+        "record 3 (id 'ev-3') does not fit TimelineEvent at records[3].message.from_me (TypeError"
+    )
+
+
+def test_a_deep_record_is_a_decode_error_that_keeps_no_recursion_traceback() -> None:
+    with pytest.raises(DecodeError, match="nested too deeply") as info:
+        decode_records([_event(0), _nested(3000)], wa.TimelineEvent)
+    assert (info.value.index, info.value.record_id, info.value.path) == (1, "ev-deep", None)
+    assert info.value.__cause__ is None and info.value.__context__ is None
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    found: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is not None and current not in found:
+            found.append(current)
+            todo += [current.__cause__, current.__context__]
+    return found
+
+
+def test_an_invalid_response_is_caused_by_what_failed_not_by_the_decode_error() -> None:
+    with pytest.raises(wa.InvalidResponseError) as info:
+        parse({"total": 1, "records": [{"id": "m1", "from_me": "yes"}]}, wa.SendResult)
+    assert isinstance(info.value.__cause__, TypeError)
+    assert info.value.__suppress_context__  # the DecodeError is not shown
+    with pytest.raises(wa.InvalidResponseError) as info:
+        parse_response(b"{", wa.SendResult, status=200, method="GET", url="u")
+    assert isinstance(info.value.__cause__, orjson.JSONDecodeError)
+
+
+def test_a_deep_answer_keeps_no_recursion_error_in_its_chain() -> None:
+    message = '{"id": "m-0"}'
+    for level in range(1000):
+        message = f'{{"id": "m-{level + 1}", "quoted_message": {message}}}'
+    body = f'{{"total": 1, "records": [{message}]}}'.encode()
+    with pytest.raises(wa.InvalidResponseError, match="RecursionError") as info:
+        parse_response(body, wa.SendResult, status=200, method="GET", url="u")
+    assert not any(isinstance(exc, RecursionError) for exc in _chain(info.value))
+    ctx = ResponseContext(200, "GET", "u", b"{}")
+    with pytest.raises(wa.InvalidResponseError) as info:
+        structure_records([_event(0), _nested(3000)], wa.TimelineEvent, ctx)
+    assert not any(isinstance(exc, RecursionError) for exc in _chain(info.value))
 
 
 def _page_app(body: bytes) -> web.Application:

@@ -1,5 +1,7 @@
 """Async-first Python SDK for the Wegly external integration API (WhatsApp CRM)."""
 
+import attrs as _attrs
+
 from ._aiohttp import AiohttpTransport
 from ._client import WeglyClient
 from ._config import NOT_GIVEN, NotGiven, Timeout
@@ -108,8 +110,12 @@ __all__ = [
 ]
 
 # Show public classes as ``wegly_async.X`` in reprs and tracebacks, not their private module.
+# String annotations are looked up in the module a class names, so a model's are resolved
+# first, while that is still the module that defines them; the converter resolves any other.
 for _name in __all__:
     _obj = globals()[_name]
     if isinstance(_obj, type) and _obj.__module__.startswith("wegly_async._"):
+        if _attrs.has(_obj):
+            _attrs.resolve_types(_obj)
         _obj.__module__ = __name__
-del _name, _obj
+del _attrs, _name, _obj

@@ -19,7 +19,8 @@
     └── TimelineChangedError            a timeline changed in a way paging cannot follow
 
 Caller mistakes are not in this tree: they raise ``ValueError`` or ``TypeError``
-before any request is made.
+before any request is made. Nor is ``DecodeError``, the internal, HTTP-free error of
+decoding: it never reaches users, the HTTP layer raises it as ``InvalidResponseError``.
 """
 
 from __future__ import annotations
@@ -155,6 +156,29 @@ class InvalidResponseError(WeglyError):
         self.method = method
         self.url = url
         self.body = body
+
+
+class DecodeError(Exception):
+    """Raise when JSON does not decode into what the SDK expects, with no HTTP context.
+
+    Internal: each layer that decodes (the HTTP responses, later webhooks) reports it as
+    its own public error. For a record of a list, ``index``, ``record_id`` and ``path``
+    (``None`` when it is nested too deeply to search) name where it failed.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        index: int | None = None,
+        record_id: object = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.index = index
+        self.record_id = record_id
+        self.path = path
 
 
 class TimelineChangedError(WeglyError):

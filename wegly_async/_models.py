@@ -160,10 +160,3 @@ class TemplateField:
     button_index: int | None = attrs.field(default=None, validator=_optional_index)
     card_index: int | None = attrs.field(default=None, validator=_optional_index)
     value: str = attrs.field(kw_only=True, validator=attrs.validators.instance_of(str))
-
-
-# Resolve the string annotations now, against this module: the package re-homes these
-# classes to ``wegly_async`` for nicer reprs, where names like ``datetime`` are absent.
-for _cls in (User, Agent, Media, Call, Reaction, Message, TimelineEvent, SendResult):
-    attrs.resolve_types(_cls)
-del _cls

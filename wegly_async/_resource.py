@@ -7,8 +7,8 @@ import functools
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
-from ._convert import ResponseContext, parse_envelope, structure_records
 from ._pipeline import APIRequest, Pipeline, RawResponse, RequestOptions, check_options
+from ._responses import ResponseContext, parse_envelope, structure_records
 from ._transport import Multipart
 from ._walker import FetchedPage, FetchPage, Records
 

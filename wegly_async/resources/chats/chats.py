@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from typing import Any, TypeVar, Unpack
 
 from ..._constants import DEFAULT_PAGE_SIZE, DEFAULT_PREFETCH
-from ..._convert import parse_response
 from ..._enums import MessageType, Order
 from ..._models import SendResult, TemplateField, TimelineEvent
 from ..._pipeline import RawResponse, RequestOptions
 from ..._resource import APIResource, to_raw_response
+from ..._responses import parse_response
 from ..._uploads import FileInput
 from ..._validation import check_chat_id, check_int
 from .messages import media_body, reaction_body, template_body, text_body
