@@ -14,11 +14,10 @@ from .._errors import WeglyError
 from .._models import SendResult, TemplateField
 from .._validation import check_chat_id
 from ..export import export_timelines
-from ._demo import run_demo
-from ._main import EXIT_FAILED, EXIT_OK, UsageError, describe_error
+from ._exits import EXIT_FAILED, EXIT_OK, UsageError, describe_error
 from ._progress import progress_reporter
 
-__all__ = ["run_demo", "run_emulator", "run_export", "run_send"]
+__all__ = ["run_emulator", "run_export", "run_send"]
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from .._client import WeglyClient
 from .._enums import Order
 from .._models import Message, TemplateField
 from ..export import export_timelines
-from ._main import EXIT_FAILED, EXIT_OK, UsageError
+from ._exits import EXIT_FAILED, EXIT_OK, UsageError
 from ._progress import progress_reporter
 
 __all__ = ["run_demo"]

@@ -1,4 +1,4 @@
-"""The ``wegly-async`` command line: parse arguments, run one command, map errors to exit codes."""
+"""The ``wegly-async`` command line: parse the arguments and run one command."""
 
 from __future__ import annotations
 
@@ -7,48 +7,10 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from .. import _errors as errors
 from .._version import __version__
+from ._exits import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 
-__all__ = ["UsageError", "describe_error", "main"]
-
-
-class UsageError(Exception):
-    """Raise when the command line's arguments cannot work; exits with status 2."""
-
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-
-_STATUS_PHRASES: dict[type[errors.APIStatusError], str] = {
-    errors.BadRequestError: "bad request",
-    errors.AuthenticationError: "authentication failed",
-    errors.PermissionDeniedError: "permission denied",
-    errors.NotFoundError: "not found",
-    errors.ConflictError: "conflict",
-    errors.UnprocessableEntityError: "request rejected",
-    errors.RateLimitError: "rate limited",
-    errors.InternalServerError: "server error",
-}
-
-
-def describe_error(exc: BaseException) -> str:
-    """Return one line saying what went wrong, without a traceback."""
-    if isinstance(exc, errors.APIStatusError):
-        phrase = _STATUS_PHRASES.get(type(exc), "request failed")
-        return f"{phrase} ({exc.status_code}): {exc.message}"
-    if isinstance(exc, errors.SendOutcomeUnknownError):
-        return f"outcome unknown: {exc.message}"
-    if isinstance(exc, errors.APITimeoutError):
-        return f"timed out: {exc.message}"
-    if isinstance(exc, errors.APIConnectionError):
-        return f"connection failed: {exc.message}"
-    if isinstance(exc, errors.InvalidResponseError):
-        return f"invalid response: {exc}"
-    if isinstance(exc, OSError):
-        return f"file error: {exc}"
-    return f"{type(exc).__name__}: {exc}"
+__all__ = ["build_parser", "main", "run"]
 
 
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -123,13 +85,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    from . import _commands
+    # Imported once the arguments are parsed: ``--help`` and ``--version`` need no aiohttp.
+    from ._commands import run_emulator, run_export, run_send
+    from ._demo import run_demo
 
     runner = {
-        "demo": _commands.run_demo,
-        "emulator": _commands.run_emulator,
-        "export": _commands.run_export,
-        "send": _commands.run_send,
+        "demo": run_demo,
+        "emulator": run_emulator,
+        "export": run_export,
+        "send": run_send,
     }[args.command]
     try:
         return asyncio.run(runner(args))
@@ -138,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 def run() -> None:
