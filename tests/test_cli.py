@@ -8,6 +8,7 @@ loop keeps serving while the command runs.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import re
@@ -23,6 +24,8 @@ import pytest
 
 import wegly_async as wa
 from wegly_async.cli import main
+from wegly_async.cli._main import build_parser
+from wegly_async.export import export_timelines
 from wegly_async.testing import WeglyEmulator
 
 TIMEOUT = 60.0  # seconds for any one command: generous, but never a hang
@@ -501,6 +504,18 @@ def test_send_help_shows_every_message_kind() -> None:
     assert result.returncode == 0
     for option in ("--text", "--reaction", "--template", "--image", "--video", "--audio"):
         assert option in result.stdout
+
+
+def test_the_defaults_are_the_sdk_defaults() -> None:
+    parser = build_parser()
+    export = parser.parse_args(["export", "3c90c3cc-0d44-4b50-8888-8dd25736052a", "--out", "x"])
+    defaults = inspect.signature(export_timelines).parameters
+    for option in ("format", "order", "take", "concurrency", "fsync"):
+        assert getattr(export, option) == defaults[option].default, option
+    emulator = parser.parse_args(["emulator"])
+    defaults = inspect.signature(WeglyEmulator).parameters
+    for option in ("host", "latency", "token", "max_take"):
+        assert getattr(emulator, option) == defaults[option].default, option
 
 
 def test_an_unknown_command_is_a_usage_error() -> None:

@@ -28,7 +28,13 @@ import attrs
 import orjson
 
 from ._client import WeglyClient
-from ._constants import API_PREFIX, DEFAULT_PAGE_SIZE
+from ._constants import (
+    API_PREFIX,
+    DEFAULT_EXPORT_CONCURRENCY,
+    DEFAULT_EXPORT_FORMAT,
+    DEFAULT_PAGE_SIZE,
+    EXPORT_FORMATS,
+)
 from ._enums import Order
 from ._errors import InvalidResponseError, WeglyError
 from ._pagination import TimelineCursor
@@ -127,10 +133,10 @@ async def export_timelines(
     chat_ids: Iterable[str],
     out_dir: str | os.PathLike[str],
     *,
-    format: ExportFormat = "jsonl",
+    format: ExportFormat = DEFAULT_EXPORT_FORMAT,
     order: Order | str = Order.ASC,
     take: int = DEFAULT_PAGE_SIZE,
-    concurrency: int = 4,
+    concurrency: int = DEFAULT_EXPORT_CONCURRENCY,
     fsync: bool = False,
     progress: ExportProgress | None = None,
 ) -> ExportResult:
@@ -146,7 +152,7 @@ async def export_timelines(
             a chat's checkpoint was made with another format or order.
     """
     ids = list(dict.fromkeys(check_chat_id(chat_id) for chat_id in _as_list(chat_ids)))
-    if format not in ("jsonl", "csv"):
+    if format not in EXPORT_FORMATS:
         raise ValueError(f"format must be 'jsonl' or 'csv', got {format!r}")
     order_value = Order(order.lower() if isinstance(order, str) else order)
     check_int(take, "take", minimum=1)

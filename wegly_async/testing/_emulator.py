@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final, Self
 import orjson
 from aiohttp import web
 
+from .._constants import EMULATOR_HOST, EMULATOR_LATENCY
 from ._app import Fault, RecordedRequest, ServerState, build_app
 from ._history import JSON
 from ._store import Store
@@ -32,11 +33,11 @@ class WeglyEmulator:
     def __init__(
         self,
         *,
-        latency: float = 0.0,
+        latency: float = EMULATOR_LATENCY,
         max_take: int | None = None,
         token: str | None = None,
         allowed_domain: str | None = None,
-        host: str = "127.0.0.1",
+        host: str = EMULATOR_HOST,
         port: int = 0,
     ) -> None:
         self._state = ServerState(
@@ -272,7 +273,7 @@ def _check_host(host: object) -> str:
     host = _check_str("host", host)
     if host == "localhost":
         # Bind and advertise the IPv4 loopback so clients never wait on an IPv6 attempt.
-        return "127.0.0.1"
+        return EMULATOR_HOST
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
