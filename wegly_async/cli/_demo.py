@@ -14,7 +14,7 @@ from .._client import WeglyClient
 from .._enums import Order
 from .._models import Message, TemplateField
 from ..export import export_timelines
-from ._exits import EXIT_FAILED, EXIT_OK, UsageError
+from ._exits import EXIT_FAILED, EXIT_OK, UsageError, describe_error
 from ._progress import progress_reporter
 
 __all__ = ["run_demo"]
@@ -51,7 +51,7 @@ async def run_demo(args: argparse.Namespace) -> int:
         f"({result.written / max(result.seconds, 1e-9):,.0f} events/s)"
     )
     for chat in result.chats:
-        status = "ok" if chat.ok else f"FAILED: {chat.error}"
+        status = "ok" if chat.error is None else f"FAILED: {describe_error(chat.error)}"
         print(
             f"  {chat.path}  {chat.events:,} events  {chat.path.stat().st_size:,} bytes  {status}"
         )

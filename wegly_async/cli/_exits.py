@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from .. import _errors as errors
-
 __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
@@ -23,31 +21,11 @@ class UsageError(Exception):
     """Raise when the command line's arguments cannot work; exits with status 2."""
 
 
-_STATUS_PHRASES: dict[type[errors.APIStatusError], str] = {
-    errors.BadRequestError: "bad request",
-    errors.AuthenticationError: "authentication failed",
-    errors.PermissionDeniedError: "permission denied",
-    errors.NotFoundError: "not found",
-    errors.ConflictError: "conflict",
-    errors.UnprocessableEntityError: "request rejected",
-    errors.RateLimitError: "rate limited",
-    errors.InternalServerError: "server error",
-}
-
-
 def describe_error(exc: BaseException) -> str:
-    """Return one line saying what went wrong, without a traceback."""
-    if isinstance(exc, errors.APIStatusError):
-        phrase = _STATUS_PHRASES.get(type(exc), "request failed")
-        return f"{phrase} ({exc.status_code}): {exc.message}"
-    if isinstance(exc, errors.SendOutcomeUnknownError):
-        return f"outcome unknown: {exc.message}"
-    if isinstance(exc, errors.APITimeoutError):
-        return f"timed out: {exc.message}"
-    if isinstance(exc, errors.APIConnectionError):
-        return f"connection failed: {exc.message}"
-    if isinstance(exc, errors.InvalidResponseError):
-        return f"invalid response: {exc}"
-    if isinstance(exc, OSError):
-        return f"file error: {exc}"
+    """Return the one line printed for ``exc``: its type and its own text, no traceback.
+
+    The SDK's errors say everything themselves (the status, the request and the server's
+    words; or what became of the connection and whether a send may have gone out), so the
+    command line adds nothing of its own: ``NotFoundError: 404 GET <url>: <message>``.
+    """
     return f"{type(exc).__name__}: {exc}"
