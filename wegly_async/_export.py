@@ -38,7 +38,7 @@ from ._constants import (
 from ._enums import Order
 from ._errors import InvalidResponseError, WeglyError
 from ._pagination import TimelineCursor
-from ._validation import check_chat_id, check_int
+from ._validation import check_chat_id, check_int, check_order
 
 __all__ = [
     "CSV_COLUMNS",
@@ -154,7 +154,7 @@ async def export_timelines(
     ids = list(dict.fromkeys(check_chat_id(chat_id) for chat_id in _as_list(chat_ids)))
     if format not in EXPORT_FORMATS:
         raise ValueError(f"format must be 'jsonl' or 'csv', got {format!r}")
-    order_value = Order(order.lower() if isinstance(order, str) else order)
+    order_value = check_order(order)
     check_int(take, "take", minimum=1)
     check_int(concurrency, "concurrency", minimum=1)
     out = Path(out_dir)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
@@ -9,6 +12,7 @@ __all__ = [
     "EXIT_USAGE",
     "UsageError",
     "describe_error",
+    "usage_errors",
 ]
 
 EXIT_OK = 0
@@ -19,6 +23,15 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
 class UsageError(Exception):
     """Raise when the command line's arguments cannot work; exits with status 2."""
+
+
+@contextlib.contextmanager
+def usage_errors() -> Iterator[None]:
+    """Turn argument checks that fail before any request into usage errors."""
+    try:
+        yield
+    except (ValueError, TypeError, FileNotFoundError, IsADirectoryError) as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def describe_error(exc: BaseException) -> str:
