@@ -279,7 +279,7 @@ async def test_kill_9_between_a_page_and_its_checkpoint(
     """Freeze the export right after a page's data reached the file, before its checkpoint.
 
     White-box: the checkpoint is replaced by write-then-rename through
-    ``.checkpoints/<chat_id>.tmp`` (module docstring of ``wegly_async._export``). A FIFO
+    ``.checkpoints/<chat_id>.tmp`` (module docstring of ``wegly_async.export``). A FIFO
     in that place makes the writer block in ``open()``, i.e. exactly between the two
     steps of a commit; the process is killed there, leaving a page with no checkpoint.
     """

@@ -16,7 +16,6 @@ from aiohttp import web
 from .._constants import EMULATOR_HOST, EMULATOR_LATENCY
 from .._validation import check_bool, check_int, check_seconds, check_str
 from ._app import Fault, RecordedRequest, ServerState, build_app
-from ._history import JSON
 from ._store import Store
 
 if TYPE_CHECKING:
@@ -169,7 +168,7 @@ class WeglyEmulator:
         *,
         from_me: bool = False,
         event_at: datetime | None = None,
-    ) -> JSON:
+    ) -> dict[str, Any]:
         """Insert a text message into a chat's timeline in time order and return its event."""
         chat = self._state.store.chat(check_str(chat_id, "chat_id"))
         check_str(text, "text")
@@ -178,7 +177,7 @@ class WeglyEmulator:
             raise TypeError(f"event_at must be a datetime or None, got {event_at!r}")
         return self._state.store.add_message(chat, text, from_me=from_me, event_at=event_at)
 
-    def events(self, chat_id: str) -> list[JSON]:
+    def events(self, chat_id: str) -> list[dict[str, Any]]:
         """Return a copy of a chat's timeline as wire-format dicts, oldest first."""
         chat = self._state.store.chat(check_str(chat_id, "chat_id"))
         return [orjson.loads(entry.blob) for entry in chat.entries]
