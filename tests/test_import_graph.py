@@ -2,7 +2,8 @@
 
 A lazy import (inside a function, to keep start-up fast) still ties two modules
 together: one that goes back up the graph works only because of the order in which
-things happen to be called.
+things happen to be called. An import under ``if TYPE_CHECKING:`` never runs, so it
+is not counted (annotating with a class from a module that imports this one is fine).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def _imported(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
     """
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -49,6 +50,23 @@ def _imported(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
                 child = f"{source}.{alias.name}"
                 found.add(child if child in modules else source)
     return {name for name in found if name in modules and name != module}
+
+
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Return every node of ``tree`` except those only a type checker reads."""
+    nodes: list[ast.AST] = []
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        nodes.append(node)
+        if isinstance(node, ast.If) and ast.unparse(node.test) in _TYPE_CHECKING:
+            pending.extend(node.orelse)
+        else:
+            pending.extend(ast.iter_child_nodes(node))
+    return nodes
+
+
+_TYPE_CHECKING = {"TYPE_CHECKING", "typing.TYPE_CHECKING"}
 
 
 def import_graph(root: Path = ROOT, package: str = PACKAGE) -> dict[str, set[str]]:
@@ -96,7 +114,11 @@ def test_the_graph_sees_every_kind_of_import(tmp_path: Path) -> None:
         "_b.py": "def later():\n    from .sub import _c\n    import pkg._a\n",
         "sub/__init__.py": "",
         "sub/_c.py": "from .. import A\nfrom .._a import A as B\nfrom ..sub import _d\n",
-        "sub/_d.py": "import typing\nif typing.TYPE_CHECKING:\n    from pkg import _b\n",
+        "sub/_d.py": (
+            "import typing\nif typing.TYPE_CHECKING:\n    import pkg._b\n"
+            "else:\n    from . import _e\n"
+        ),
+        "sub/_e.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import pkg._b\n",
     }
     for name, text in sources.items():
         (root / name).write_text(text, encoding="utf-8")
@@ -106,7 +128,8 @@ def test_the_graph_sees_every_kind_of_import(tmp_path: Path) -> None:
         "pkg._b": {"pkg.sub._c", "pkg._a"},  # both inside a function
         "pkg.sub": set(),
         "pkg.sub._c": {"pkg", "pkg._a", "pkg.sub._d"},  # ``A`` is a name of the package
-        "pkg.sub._d": {"pkg._b"},  # a TYPE_CHECKING import is an import for the checker
+        "pkg.sub._d": {"pkg.sub._e"},  # what only the type checker reads is left out
+        "pkg.sub._e": set(),
     }
     assert find_cycle(import_graph(root, "pkg")) == ["pkg._a", "pkg._b", "pkg._a"]
 
