@@ -8,6 +8,7 @@ loop keeps serving while the command runs.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import re
@@ -23,6 +24,8 @@ import pytest
 
 import wegly_async as wa
 from wegly_async.cli import main
+from wegly_async.cli._main import build_parser
+from wegly_async.export import export_timelines
 from wegly_async.testing import WeglyEmulator
 
 TIMEOUT = 60.0  # seconds for any one command: generous, but never a hang
@@ -320,8 +323,9 @@ async def test_send_with_a_wrong_token_prints_one_line_and_exits_1(
     env = clean_env(WEGLY_BASE_URL=emu.base_url, WEGLY_TOKEN=wrong)
     code, out, err = await arun_cli("send", chat, "--text", "oi", env=env)
     assert code == 1
+    url = f"{emu.base_url}/integrations/external/chats/{chat}/messages"
     assert err.splitlines() == [
-        f"chat {chat}: authentication failed (401): invalid or expired integration token"
+        f"chat {chat}: AuthenticationError: 401 POST {url}: invalid or expired integration token"
     ]
     assert "Traceback" not in err
     assert out == ""
@@ -337,7 +341,8 @@ async def test_send_whose_answer_is_lost_says_outcome_unknown(
     code, out, err = await arun_cli("send", chat, "--text", "chegou?", env=env)
     assert code == 1
     [line] = err.splitlines()
-    assert line.startswith(f"chat {chat}: outcome unknown: ")
+    assert line.startswith(f"chat {chat}: SendOutcomeUnknownError: POST {emu.base_url}/")
+    assert "may or may not have been sent" in line
     assert "timeline" in line
     assert out == ""
     assert len(emu.requests) == 1  # never resent
@@ -348,7 +353,10 @@ async def test_send_to_an_unknown_chat_exits_1(emu: WeglyEmulator, env: dict[str
     missing = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
     code, _, err = await arun_cli("send", missing, "--text", "oi", env=env)
     assert code == 1
-    assert err.splitlines() == [f"chat {missing}: not found (404): chat {missing} not found"]
+    url = f"{emu.base_url}/integrations/external/chats/{missing}/messages"
+    assert err.splitlines() == [
+        f"chat {missing}: NotFoundError: 404 POST {url}: chat {missing} not found"
+    ]
 
 
 async def test_send_without_a_token_is_a_usage_error(emu: WeglyEmulator, chat: str) -> None:
@@ -501,6 +509,18 @@ def test_send_help_shows_every_message_kind() -> None:
     assert result.returncode == 0
     for option in ("--text", "--reaction", "--template", "--image", "--video", "--audio"):
         assert option in result.stdout
+
+
+def test_the_defaults_are_the_sdk_defaults() -> None:
+    parser = build_parser()
+    export = parser.parse_args(["export", "3c90c3cc-0d44-4b50-8888-8dd25736052a", "--out", "x"])
+    defaults = inspect.signature(export_timelines).parameters
+    for option in ("format", "order", "take", "concurrency", "fsync"):
+        assert getattr(export, option) == defaults[option].default, option
+    emulator = parser.parse_args(["emulator"])
+    defaults = inspect.signature(WeglyEmulator).parameters
+    for option in ("host", "latency", "token", "max_take"):
+        assert getattr(emulator, option) == defaults[option].default, option
 
 
 def test_an_unknown_command_is_a_usage_error() -> None:

@@ -1027,6 +1027,7 @@ async def test_a_send_that_times_out_is_outcome_unknown_and_was_stored(
         with pytest.raises(wa.SendOutcomeUnknownError) as info:
             await client.chats.send_text(chat, "chegou ou não?")
         error = info.value
+        assert type(error) is wa.SendTimeoutError
         assert isinstance(error, wa.APITimeoutError)
         assert isinstance(error, wa.APIConnectionError)
         assert len(of_method(emu, "POST")) == 1

@@ -196,17 +196,16 @@ async def test_the_app_also_runs_under_aiohttp_test_utilities() -> None:
     await emu.close()
 
 
-async def test_client_passes_the_url_and_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: dict[str, Any] = {}
-
-    def fake_client(**kwargs: Any) -> str:
-        seen.update(kwargs)
-        return "client"
-
-    monkeypatch.setattr(wegly_async, "WeglyClient", fake_client)
+async def test_client_passes_the_url_and_token() -> None:
     async with WeglyEmulator(token="tok_1") as emu:
-        assert emu.client(max_retries=0) == "client"  # type: ignore[comparison-overlap]
-        assert seen == {"token": "tok_1", "base_url": emu.base_url, "max_retries": 0}
+        chat_id = emu.create_chat(events=3, seed=1)
+        async with emu.client(max_retries=0) as client:
+            assert isinstance(client, wegly_async.WeglyClient)
+            assert client.base_url == emu.base_url
+            assert client.max_retries == 0  # the keyword arguments reach the client
+            assert len(await client.chats.timeline(chat_id).to_list()) == 3
+    [request] = emu.requests
+    assert request.headers["Authorization"] == "Bearer tok_1"
 
 
 @pytest.mark.parametrize(

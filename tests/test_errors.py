@@ -276,6 +276,8 @@ def test_hierarchy() -> None:
     assert issubclass(wa.APIStatusError, wa.WeglyError)
     assert issubclass(wa.APITimeoutError, wa.APIConnectionError)
     assert issubclass(wa.SendOutcomeUnknownError, wa.APIConnectionError)
+    assert issubclass(wa.SendTimeoutError, wa.SendOutcomeUnknownError)
+    assert issubclass(wa.SendTimeoutError, wa.APITimeoutError)
     assert issubclass(wa.InvalidResponseError, wa.WeglyError)
     assert not issubclass(wa.InvalidResponseError, wa.APIConnectionError)
     assert not issubclass(wa.InvalidResponseError, wa.APIStatusError)

@@ -19,14 +19,21 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import aiohttp
 import pytest
 from export_oracles import expected_csv_row
 
 import wegly_async as wa
-from wegly_async.export import CSV_COLUMNS, ChatExport, ExportResult, export_timelines
+from wegly_async._constants import EXPORT_FORMATS
+from wegly_async.export import (
+    CSV_COLUMNS,
+    ChatExport,
+    ExportFormat,
+    ExportResult,
+    export_timelines,
+)
 from wegly_async.testing import WeglyEmulator
 
 TIMEOUT = 30.0  # seconds any single export in this module may take
@@ -921,6 +928,10 @@ async def test_bad_arguments_are_refused_before_any_request(
     with pytest.raises(error):
         await export(client, chat_ids, tmp_path / "out", **kwargs)
     assert emu.requests == []
+
+
+def test_the_formats_the_cli_offers_are_the_export_format_type() -> None:
+    assert get_args(ExportFormat) == EXPORT_FORMATS
 
 
 # --- progress and concurrency ------------------------------------------------------------

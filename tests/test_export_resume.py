@@ -123,6 +123,11 @@ def cli_env(emu: WeglyEmulator, **overrides: str | None) -> dict[str, str]:
     return env
 
 
+def timeline_url(emu: WeglyEmulator, chat_id: str) -> str:
+    """The URL an error about reading this chat's timeline names."""
+    return f"{emu.base_url}/integrations/external/chats/{chat_id}/timeline"
+
+
 def export_args(chat_ids: list[str], out: Path, *extra: str, progress: bool = False) -> list[str]:
     command = [sys.executable, "-m", "wegly_async", "export", *chat_ids, "--out", str(out)]
     quiet = [] if progress else ["--no-progress"]
@@ -274,7 +279,7 @@ async def test_kill_9_between_a_page_and_its_checkpoint(
     """Freeze the export right after a page's data reached the file, before its checkpoint.
 
     White-box: the checkpoint is replaced by write-then-rename through
-    ``.checkpoints/<chat_id>.tmp`` (module docstring of ``wegly_async._export``). A FIFO
+    ``.checkpoints/<chat_id>.tmp`` (module docstring of ``wegly_async.export``). A FIFO
     in that place makes the writer block in ``open()``, i.e. exactly between the two
     steps of a commit; the process is killed there, leaving a page with no checkpoint.
     """
@@ -380,7 +385,9 @@ async def test_cli_exits_1_with_one_line_per_failed_chat(
     )
     assert run.returncode == 1, run
     assert run.stderr_lines == [
-        f"chat {chat_id}: not found (404): chat {chat_id} not found" for chat_id in missing
+        f"chat {chat_id}: NotFoundError: 404 GET {timeline_url(emu, chat_id)}: "
+        f"chat {chat_id} not found"
+        for chat_id in missing
     ]
     assert "Traceback" not in run.stdout + run.stderr
     assert_jsonl_exact(out / f"{good}.jsonl", emu.events(good))
@@ -393,7 +400,10 @@ async def test_cli_progress_off_a_terminal_keeps_one_error_line_per_failed_chat(
     out = tmp_path / "out"
     run = await run_cli(export_args([good, missing], out, progress=True), cli_env(emu), tmp_path)
     assert run.returncode == 1, run
-    reason = f"chat {missing}: not found (404): chat {missing} not found"
+    reason = (
+        f"chat {missing}: NotFoundError: 404 GET {timeline_url(emu, missing)}: "
+        f"chat {missing} not found"
+    )
     assert run.stderr_lines.count(reason) == 1
     assert "Traceback" not in run.stdout + run.stderr
     assert_jsonl_exact(out / f"{good}.jsonl", emu.events(good))
@@ -407,7 +417,8 @@ async def test_cli_reports_a_bad_token_per_chat_with_exit_1(
     run = await run_cli(export_args(chats, tmp_path / "out"), env, tmp_path)
     assert run.returncode == 1, run
     assert run.stderr_lines == [
-        f"chat {chat_id}: authentication failed (401): invalid or expired integration token"
+        f"chat {chat_id}: AuthenticationError: 401 GET {timeline_url(emu, chat_id)}: "
+        "invalid or expired integration token"
         for chat_id in chats
     ]
     assert "not-the-token" not in run.stdout + run.stderr
@@ -420,8 +431,8 @@ async def test_cli_takes_origin_from_the_environment(tmp_path: Path) -> None:
         refused = await run_cli(args, cli_env(emu), tmp_path)
         assert refused.returncode == 1, refused
         assert refused.stderr_lines == [
-            f"chat {chat_id}: permission denied (403): this key only accepts requests from "
-            "app.example.com"
+            f"chat {chat_id}: PermissionDeniedError: 403 GET {timeline_url(emu, chat_id)}: "
+            "this key only accepts requests from app.example.com"
         ]
 
         env = cli_env(emu, WEGLY_ORIGIN="https://app.example.com")

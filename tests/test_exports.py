@@ -25,6 +25,7 @@ def test_public_classes_are_shown_under_the_package_name() -> None:
     assert repr(wa.MessageType.TEXT) == "<MessageType.TEXT: 'text'>"
     assert wa.WeglyClient.__module__ == "wegly_async"
     assert wa.NotFoundError.__module__ == "wegly_async"
+    assert wa.SendTimeoutError.__module__ == "wegly_async"
 
 
 def test_version_is_a_string() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import wegly_async as wa
-from wegly_async import _walker
+from wegly_async._constants import DEDUPE_WINDOW
 from wegly_async._convert import converter
 from wegly_async._walker import FetchedPage, SeenIds, join_index, page_size_estimate
 from wegly_async.resources.chats.timeline import TimelinePager
@@ -350,14 +350,15 @@ async def test_prefetch_against_a_capped_server_realigns_and_wastes_little() -> 
 def test_seen_ids_fresh_agrees_with_adding_one_by_one(window: int | None) -> None:
     rng = random.Random(window or 0)
     bulk, single = SeenIds(window), SeenIds(window)
+    universe = [f"e{n}" for n in range(400)]
     for _ in range(300):
         # Pages of new ids, with now and then an id repeated from earlier or within the page.
         page = [{"id": f"e{rng.randrange(400)}"} for _ in range(rng.randrange(0, 12))]
         expected = [record for record in page if single.add(record["id"])]
         assert bulk.fresh(page) == expected
         assert len(bulk) == len(single)
-    assert bulk._ids == single._ids
-    assert list(bulk._order) == list(single._order)
+        # The same ids remembered after every page, so the same ones fall out of the window.
+        assert [i for i in universe if i in bulk] == [i for i in universe if i in single]
 
 
 def test_seen_ids_fresh_hands_back_an_all_new_page_as_is() -> None:
@@ -369,23 +370,12 @@ def test_seen_ids_fresh_hands_back_an_all_new_page_as_is() -> None:
     assert seen.fresh([{"id": "a"}]) == [{"id": "a"}]
 
 
-async def test_the_pager_remembers_a_bounded_window_of_ids(monkeypatch: pytest.MonkeyPatch) -> None:
-    sizes: list[int] = []
-
-    class Recording(SeenIds):
-        def fresh(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            kept = super().fresh(records)
-            sizes.append(len(self))
-            return kept
-
-    monkeypatch.setattr(_walker, "SeenIds", Recording)
-    monkeypatch.setattr(_walker, "DEDUPE_WINDOW", 25)
+async def test_the_pager_drops_repeats_when_offsets_shift() -> None:
     fake = FakeTimeline(200)
     fake.before_fetch = [0, 0, 0, 7]  # 7 events shift the offsets before the 4th request
     original = [f"e{n:05d}" for n in range(200)]
     events = await fake.pager(take=10).to_list()
     assert [event.id for event in events] == original  # the 7 repeats were dropped
-    assert max(sizes) == 25  # flat, not one id per event read
     fake = FakeTimeline(200)
     fake.before_fetch = [0, 0, 0, 5]
     raw = [r["id"] async for r in fake.pager(take=10).raw()]
@@ -421,3 +411,14 @@ async def test_a_short_page_answered_before_its_callback_ran_still_stops_specula
     for seed in range(40):
         asked = await _requests_on_a_total_too_high(seed, prefetch)
         assert len(asked) <= 6, (seed, asked)
+
+
+async def test_the_pager_remembers_the_latest_ids_only() -> None:
+    # Memory stays flat however long the timeline: an id repeated within the latest
+    # DEDUPE_WINDOW ids is dropped, one yielded longer ago is no longer known.
+    fake = FakeTimeline(DEDUPE_WINDOW + 50)
+    original = [event["id"] for event in fake.events]
+    oldest, recent = original[0], original[-10]
+    fake.events += [{"id": oldest}, {"id": recent}, {"id": "tail"}]
+    raw = [r["id"] async for r in fake.pager(take=100).raw()]
+    assert raw == [*original, oldest, "tail"]

@@ -33,7 +33,7 @@ from yarl import URL
 
 import wegly_async as wa
 from wegly_async._constants import INITIAL_RETRY_DELAY, MAX_RETRY_DELAY
-from wegly_async.cli._main import describe_error
+from wegly_async.cli._exits import describe_error
 from wegly_async.testing import WeglyEmulator, instant_retries
 
 SEND_URL = f"{API}/chats/{CHAT_ID}/messages"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import math
 import os
 import re
 from typing import Any
@@ -12,6 +11,7 @@ import attrs
 import yarl
 
 from ._constants import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, ENV_BASE_URL, ENV_ORIGIN, ENV_TOKEN
+from ._validation import check_seconds, check_str
 
 __all__ = [
     "NOT_GIVEN",
@@ -58,16 +58,8 @@ NOT_GIVEN = NotGiven()
 
 
 def _seconds(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(
-            f"Timeout.{attribute.name} must be seconds or None, got {type(value).__name__}"
-        )
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(
-            f"Timeout.{attribute.name} must be a finite number of seconds > 0, got {value!r}"
-        )
+    if value is not None:
+        check_seconds(value, f"Timeout.{attribute.name}", positive=True)
 
 
 @attrs.frozen
@@ -104,9 +96,7 @@ def resolve_token(token: str | None) -> str:
             f"a Wegly integration token is needed: pass token=... or set the {ENV_TOKEN} "
             "environment variable"
         )
-    if not isinstance(token, str):
-        raise TypeError(f"token must be a str, got {type(token).__name__}")
-    if not _TOKEN_RE.fullmatch(token):
+    if not _TOKEN_RE.fullmatch(check_str(token, "token")):
         # The token itself is never echoed: it may be real even when malformed.
         raise ValueError("token must be non-empty printable ASCII without spaces or line breaks")
     return token
@@ -126,9 +116,7 @@ def resolve_base_url(base_url: str | None) -> str:
     """Return the validated base URL, from the argument, ``WEGLY_BASE_URL`` or the default."""
     if base_url is None:
         base_url = os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
-    if not isinstance(base_url, str):
-        raise TypeError(f"base_url must be a str, got {type(base_url).__name__}")
-    shown = _shown_url(base_url)
+    shown = _shown_url(check_str(base_url, "base_url"))
     try:
         url = yarl.URL(base_url)
     except (ValueError, TypeError):
@@ -156,8 +144,7 @@ def resolve_origin(origin: str | None) -> str | None:
         origin = os.environ.get(ENV_ORIGIN) or None
     if origin is None:
         return None
-    if not isinstance(origin, str):
-        raise TypeError(f"origin must be a str, got {type(origin).__name__}")
+    check_str(origin, "origin")
     try:
         url = yarl.URL(origin)
     except (ValueError, TypeError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 DEFAULT_BASE_URL = "https://api.wegly.com.br"
 API_PREFIX = "/integrations/external"
 
@@ -52,3 +54,22 @@ SPECULATION_START_WIDTH = 2
 # apart and the stretch between is chained from the answers: 1.1x the requests of
 # sequential paging instead of 1.4x for a request every page (measured in tests).
 REGION_PAGES = 4
+
+# ``export_timelines`` and ``wegly-async export``: the file formats, and the budget of
+# requests in flight over all the chats of one export (the pager's prefetch included).
+EXPORT_FORMATS = ("jsonl", "csv")
+DEFAULT_EXPORT_FORMAT: Final = "jsonl"
+DEFAULT_EXPORT_CONCURRENCY = 4
+
+# The emulator answers on loopback only, at once unless a latency is asked for.
+EMULATOR_HOST = "127.0.0.1"
+EMULATOR_LATENCY = 0.0
+# ``wegly-async emulator`` listens on a fixed port, so the WEGLY_BASE_URL it prints stays
+# right from one run to the next (``WeglyEmulator`` itself takes any free port).
+CLI_EMULATOR_PORT = 8080
+# Chats, and events per chat, that ``wegly-async demo`` and ``emulator`` seed: enough for
+# paging, prefetch and a progress bar to show, seeded in well under a second.
+CLI_SEED_CHATS = 3
+CLI_SEED_EVENTS = 2000
+# Seconds between two plain progress lines (when stderr is not a terminal).
+CLI_PROGRESS_EVERY = 2.0

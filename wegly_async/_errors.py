@@ -6,6 +6,7 @@
     ├── APIConnectionError              could not talk to the server
     │   ├── APITimeoutError             the request timed out
     │   └── SendOutcomeUnknownError     a send may or may not have reached the server
+    │       └── SendTimeoutError        ... because it timed out (also an APITimeoutError)
     ├── APIStatusError                  the server answered with an error status
     │   ├── BadRequestError             400
     │   ├── AuthenticationError         401
@@ -43,6 +44,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "SendOutcomeUnknownError",
+    "SendTimeoutError",
     "TimelineChangedError",
     "UnprocessableEntityError",
     "WeglyError",
@@ -78,8 +80,12 @@ class SendOutcomeUnknownError(APIConnectionError):
     """
 
 
-class _SendTimeoutError(SendOutcomeUnknownError, APITimeoutError):
-    """Raise when a send timed out after its request may have been written."""
+class SendTimeoutError(SendOutcomeUnknownError, APITimeoutError):
+    """Raise when a send timed out after its request may have been written.
+
+    It is both a ``SendOutcomeUnknownError`` (read the timeline before sending again) and
+    an ``APITimeoutError``, so either ``except`` clause catches it.
+    """
 
 
 class APIStatusError(WeglyError):

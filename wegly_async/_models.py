@@ -17,6 +17,7 @@ from ._enums import (
     ReactionActor,
     SentVia,
 )
+from ._validation import check_int, check_str, check_text
 
 __all__ = [
     "Agent",
@@ -133,21 +134,16 @@ class SendResult:
 
 
 def _non_empty_str(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str):
-        raise TypeError(f"TemplateField.{attribute.name} must be a str, got {type(value).__name__}")
-    if not value.strip():
-        raise ValueError(f"TemplateField.{attribute.name} must not be empty")
+    check_text(value, f"TemplateField.{attribute.name}")
 
 
 def _optional_index(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(
-            f"TemplateField.{attribute.name} must be an int, got {type(value).__name__}"
-        )
-    if value < 0:
-        raise ValueError(f"TemplateField.{attribute.name} must be >= 0, got {value}")
+    if value is not None:
+        check_int(value, f"TemplateField.{attribute.name}", minimum=0)
+
+
+def _str(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    check_str(value, f"TemplateField.{attribute.name}")
 
 
 @attrs.frozen
@@ -159,4 +155,4 @@ class TemplateField:
     index: int | None = attrs.field(default=None, validator=_optional_index)
     button_index: int | None = attrs.field(default=None, validator=_optional_index)
     card_index: int | None = attrs.field(default=None, validator=_optional_index)
-    value: str = attrs.field(kw_only=True, validator=attrs.validators.instance_of(str))
+    value: str = attrs.field(kw_only=True, validator=_str)

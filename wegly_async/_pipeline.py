@@ -20,7 +20,7 @@ from ._errors import (
     APITimeoutError,
     InvalidResponseError,
     SendOutcomeUnknownError,
-    _SendTimeoutError,
+    SendTimeoutError,
     redact,
     server_message,
     status_error_class,
@@ -324,7 +324,7 @@ def _connection_error(
             "machine's CA certificates"
         )
     elif not idempotent and exc.failure is Failure.MAYBE_SENT:
-        cls = _SendTimeoutError if exc.timed_out else SendOutcomeUnknownError
+        cls = SendTimeoutError if exc.timed_out else SendOutcomeUnknownError
         what = "timed out" if exc.timed_out else "lost the connection"
         message = (
             f"{method} {url} {what} after the request may have reached the server ({detail}); "

@@ -18,6 +18,7 @@ from ._constants import (
     INITIAL_RETRY_DELAY,
     MAX_RETRY_DELAY,
 )
+from ._validation import check_int, check_seconds
 
 __all__ = ["Failure", "RetryPolicy", "parse_retry_after"]
 
@@ -51,18 +52,9 @@ class RetryPolicy:
     )
 
     def __attrs_post_init__(self) -> None:
-        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int):
-            raise TypeError(f"max_retries must be an int, got {type(self.max_retries).__name__}")
-        if self.max_retries < 0:
-            raise ValueError(
-                f"max_retries must be >= 0 (0 disables retries), got {self.max_retries}"
-            )
+        check_int(self.max_retries, "max_retries", minimum=0)
         for name in ("max_retry_after", "initial_delay", "max_delay"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
-            if not math.isfinite(value) or value < 0:
-                raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
+            check_seconds(getattr(self, name), name)
 
     def retries_status(self, status: int, *, idempotent: bool) -> bool:
         """Return whether an answer with this status may be retried at all."""

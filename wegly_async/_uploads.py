@@ -13,6 +13,8 @@ from typing import IO, TypeAlias
 
 import attrs
 
+from ._validation import check_header_text
+
 __all__ = ["FileInput", "Upload", "UploadSource", "make_upload", "part_filename"]
 
 FileInput: TypeAlias = (
@@ -51,9 +53,9 @@ class Upload:
 def make_upload(file: object, *, filename: str | None, mime_type: str | None) -> Upload:
     """Return an Upload for ``file``, raising before any I/O when it cannot be sent."""
     if filename is not None:
-        _check_header_text("filename", filename)
+        check_header_text(filename, "filename")
     if mime_type is not None:
-        _check_header_text("mime_type", mime_type)
+        check_header_text(mime_type, "mime_type")
         if mime_type.count("/") != 1 or " " in mime_type.split(";")[0]:
             raise ValueError(f"mime_type must look like 'image/png', got {mime_type!r}")
     opener, replayable, own_name = _source(file)
@@ -73,15 +75,6 @@ def part_filename(filename: str) -> str:
     drop the malformed part, file and all.
     """
     return filename.translate(_FILENAME_ESCAPES)
-
-
-def _check_header_text(label: str, value: object) -> None:
-    if not isinstance(value, str):
-        raise TypeError(f"{label} must be a str, got {type(value).__name__}")
-    if not value.strip() or any(ord(char) < 0x20 or char == "\x7f" for char in value):
-        raise ValueError(
-            f"{label} must be non-empty text without control characters, got {value!r}"
-        )
 
 
 def _default_filename(mime_type: str | None) -> str:

@@ -70,6 +70,8 @@ async def errors(client: wa.WeglyClient) -> None:
     except wa.APIStatusError as exc:
         code: int = exc.status_code
         print(code, exc.message, exc.body, exc.headers.get("x"))
+    except wa.SendTimeoutError as exc:
+        print("timed out, maybe sent:", exc.message)
     except wa.SendOutcomeUnknownError:
         pass
     except wa.APIConnectionError as exc:

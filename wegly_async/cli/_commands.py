@@ -7,42 +7,31 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Iterator
 
 from .._client import WeglyClient
 from .._errors import WeglyError
 from .._models import SendResult, TemplateField
-from .._validation import check_chat_id
+from .._validation import check_chat_id, check_int
 from ..export import export_timelines
-from ._demo import run_demo
-from ._main import EXIT_FAILED, EXIT_OK, UsageError, describe_error
+from ._exits import EXIT_FAILED, EXIT_OK, UsageError, describe_error, usage_errors
 from ._progress import progress_reporter
 
-__all__ = ["run_demo", "run_emulator", "run_export", "run_send"]
-
-
-@contextlib.contextmanager
-def _usage_errors() -> Iterator[None]:
-    """Turn argument checks that fail before any request into usage errors."""
-    try:
-        yield
-    except (ValueError, TypeError, FileNotFoundError, IsADirectoryError) as exc:
-        raise UsageError(str(exc)) from exc
+__all__ = ["run_emulator", "run_export", "run_send"]
 
 
 def _make_client(args: argparse.Namespace) -> WeglyClient:
-    with _usage_errors():
+    with usage_errors():
         return WeglyClient(args.token, base_url=args.base_url, origin=args.origin)
 
 
 async def run_export(args: argparse.Namespace) -> int:
     """Export the timelines named on the command line; 1 if any chat failed."""
-    with _usage_errors():
+    with usage_errors():
         chat_ids = [check_chat_id(chat_id, "CHAT_ID") for chat_id in args.chat_ids]
     client = _make_client(args)
     with progress_reporter(not args.no_progress) as progress:
         async with client:
-            with _usage_errors():
+            with usage_errors():
                 result = await export_timelines(
                     client,
                     chat_ids,
@@ -108,7 +97,7 @@ async def run_send(args: argparse.Namespace) -> int:
     client = _make_client(args)
     async with client:
         try:
-            with _usage_errors():
+            with usage_errors():
                 result = await _send(client, args)
         except WeglyError as exc:
             print(f"chat {args.chat_id}: {describe_error(exc)}", file=sys.stderr)
@@ -124,7 +113,7 @@ async def run_emulator(args: argparse.Namespace) -> int:
     """Serve the emulator with seeded chats until interrupted."""
     from ..testing import WeglyEmulator
 
-    with _usage_errors():
+    with usage_errors():
         emulator = WeglyEmulator(
             host=args.host,
             port=args.port,
@@ -132,8 +121,8 @@ async def run_emulator(args: argparse.Namespace) -> int:
             latency=args.latency,
             max_take=args.max_take,
         )
-        if args.chats < 0 or args.events < 0:
-            raise ValueError("--chats and --events must be >= 0")
+        check_int(args.chats, "--chats", minimum=0)
+        check_int(args.events, "--events", minimum=0)
     # Handlers first: a Ctrl-C right after the banner must still stop the server cleanly.
     stop = _stop_on_signals()
     try:

@@ -13,8 +13,9 @@ from typing import Any
 from .._client import WeglyClient
 from .._enums import Order
 from .._models import Message, TemplateField
+from .._validation import check_int
 from ..export import export_timelines
-from ._main import EXIT_FAILED, EXIT_OK, UsageError
+from ._exits import EXIT_FAILED, EXIT_OK, UsageError, describe_error, usage_errors
 from ._progress import progress_reporter
 
 __all__ = ["run_demo"]
@@ -24,8 +25,9 @@ async def run_demo(args: argparse.Namespace) -> int:
     """Seed the emulator, answer the newest message like a bot, then export every timeline."""
     from ..testing import WeglyEmulator
 
-    if args.chats < 1 or args.events < 1:
-        raise UsageError("--chats and --events must be >= 1")
+    with usage_errors():
+        check_int(args.chats, "--chats", minimum=1)
+        check_int(args.events, "--events", minimum=1)
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="wegly-demo-"))
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -51,7 +53,7 @@ async def run_demo(args: argparse.Namespace) -> int:
         f"({result.written / max(result.seconds, 1e-9):,.0f} events/s)"
     )
     for chat in result.chats:
-        status = "ok" if chat.ok else f"FAILED: {chat.error}"
+        status = "ok" if chat.error is None else f"FAILED: {describe_error(chat.error)}"
         print(
             f"  {chat.path}  {chat.events:,} events  {chat.path.stat().st_size:,} bytes  {status}"
         )

@@ -1,4 +1,4 @@
-"""The ``wegly-async`` command line: parse arguments, run one command, map errors to exit codes."""
+"""The ``wegly-async`` command line: parse the arguments and run one command."""
 
 from __future__ import annotations
 
@@ -7,57 +7,47 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from .. import _errors as errors
+from .._constants import (
+    CLI_EMULATOR_PORT,
+    CLI_SEED_CHATS,
+    CLI_SEED_EVENTS,
+    DEFAULT_BASE_URL,
+    DEFAULT_EXPORT_CONCURRENCY,
+    DEFAULT_EXPORT_FORMAT,
+    DEFAULT_PAGE_SIZE,
+    EMULATOR_HOST,
+    EMULATOR_LATENCY,
+    ENV_BASE_URL,
+    ENV_ORIGIN,
+    ENV_TOKEN,
+    EXPORT_FORMATS,
+)
+from .._enums import Order
 from .._version import __version__
+from ._exits import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 
-__all__ = ["UsageError", "describe_error", "main"]
-
-
-class UsageError(Exception):
-    """Raise when the command line's arguments cannot work; exits with status 2."""
-
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-
-_STATUS_PHRASES: dict[type[errors.APIStatusError], str] = {
-    errors.BadRequestError: "bad request",
-    errors.AuthenticationError: "authentication failed",
-    errors.PermissionDeniedError: "permission denied",
-    errors.NotFoundError: "not found",
-    errors.ConflictError: "conflict",
-    errors.UnprocessableEntityError: "request rejected",
-    errors.RateLimitError: "rate limited",
-    errors.InternalServerError: "server error",
-}
-
-
-def describe_error(exc: BaseException) -> str:
-    """Return one line saying what went wrong, without a traceback."""
-    if isinstance(exc, errors.APIStatusError):
-        phrase = _STATUS_PHRASES.get(type(exc), "request failed")
-        return f"{phrase} ({exc.status_code}): {exc.message}"
-    if isinstance(exc, errors.SendOutcomeUnknownError):
-        return f"outcome unknown: {exc.message}"
-    if isinstance(exc, errors.APITimeoutError):
-        return f"timed out: {exc.message}"
-    if isinstance(exc, errors.APIConnectionError):
-        return f"connection failed: {exc.message}"
-    if isinstance(exc, errors.InvalidResponseError):
-        return f"invalid response: {exc}"
-    if isinstance(exc, OSError):
-        return f"file error: {exc}"
-    return f"{type(exc).__name__}: {exc}"
+__all__ = ["build_parser", "main", "run"]
 
 
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
-        "connection (default to WEGLY_TOKEN, WEGLY_BASE_URL, WEGLY_ORIGIN)"
+        f"connection (default to {ENV_TOKEN}, {ENV_BASE_URL}, {ENV_ORIGIN})"
     )
-    group.add_argument("--token", help="integration token (prefer the WEGLY_TOKEN variable)")
-    group.add_argument("--base-url", help="API base URL (default https://api.wegly.com.br)")
+    group.add_argument("--token", help=f"integration token (prefer the {ENV_TOKEN} variable)")
+    group.add_argument("--base-url", help=f"API base URL (default {DEFAULT_BASE_URL})")
     group.add_argument("--origin", help="Origin header for keys restricted by allowed_domain")
+
+
+def _add_seed_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--chats", type=int, default=CLI_SEED_CHATS, help="chats to seed (default %(default)s)"
+    )
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=CLI_SEED_EVENTS,
+        help="events per chat (default %(default)s)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,28 +60,50 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run a bot and an export against the built-in emulator")
     demo.add_argument("--out", help="directory for the exported files (default: a temp dir)")
-    demo.add_argument("--chats", type=int, default=3, help="chats to seed (default 3)")
-    demo.add_argument("--events", type=int, default=2000, help="events per chat (default 2000)")
+    _add_seed_options(demo)
     demo.add_argument("--no-progress", action="store_true", help="print no progress")
 
     emulator = commands.add_parser("emulator", help="serve the Wegly emulator until Ctrl-C")
     emulator.add_argument(
-        "--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)"
+        "--host", default=EMULATOR_HOST, help="loopback address (default %(default)s)"
     )
-    emulator.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any)")
-    emulator.add_argument("--chats", type=int, default=3, help="chats to seed (default 3)")
-    emulator.add_argument("--events", type=int, default=2000, help="events per chat (default 2000)")
+    emulator.add_argument(
+        "--port", type=int, default=CLI_EMULATOR_PORT, help="port (default %(default)s; 0 = any)"
+    )
+    _add_seed_options(emulator)
     emulator.add_argument("--token", help="token the emulator accepts (default: random)")
-    emulator.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    emulator.add_argument(
+        "--latency",
+        type=float,
+        default=EMULATOR_LATENCY,
+        help="seconds before each answer (default %(default)s)",
+    )
     emulator.add_argument("--max-take", type=int, help="cap every page at this many records")
 
     export = commands.add_parser("export", help="export chat timelines to files, resumably")
     export.add_argument("chat_ids", nargs="+", metavar="CHAT_ID")
     export.add_argument("--out", required=True, help="output directory")
-    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
-    export.add_argument("--order", choices=("asc", "desc"), default="asc")
-    export.add_argument("--take", type=int, default=100, help="page size (default 100)")
-    export.add_argument("--concurrency", type=int, default=4, help="chats at once (default 4)")
+    export.add_argument(
+        "--format",
+        choices=EXPORT_FORMATS,
+        default=DEFAULT_EXPORT_FORMAT,
+        help="file format (default %(default)s)",
+    )
+    export.add_argument(
+        "--order",
+        choices=[order.value for order in Order],
+        default=Order.ASC.value,
+        help="oldest first or newest first (default %(default)s)",
+    )
+    export.add_argument(
+        "--take", type=int, default=DEFAULT_PAGE_SIZE, help="page size (default %(default)s)"
+    )
+    export.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_EXPORT_CONCURRENCY,
+        help="requests in flight over all chats (default %(default)s)",
+    )
     export.add_argument("--fsync", action="store_true", help="fsync every page (power-loss safe)")
     export.add_argument("--no-progress", action="store_true", help="print no progress")
     _add_connection_options(export)
@@ -123,13 +135,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    from . import _commands
+    # Imported once the arguments are parsed: ``--help`` and ``--version`` need no aiohttp.
+    from ._commands import run_emulator, run_export, run_send
+    from ._demo import run_demo
 
     runner = {
-        "demo": _commands.run_demo,
-        "emulator": _commands.run_emulator,
-        "export": _commands.run_export,
-        "send": _commands.run_send,
+        "demo": run_demo,
+        "emulator": run_emulator,
+        "export": run_export,
+        "send": run_send,
     }[args.command]
     try:
         return asyncio.run(runner(args))
@@ -138,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 def run() -> None:

@@ -8,17 +8,16 @@ import time
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from .._constants import CLI_PROGRESS_EVERY
 from ..export import ChatExport, ExportProgress
 
 __all__ = ["PlainProgress", "make_progress", "progress_reporter"]
-
-_PLAIN_EVERY = 2.0  # seconds between plain progress lines
 
 
 class PlainProgress:
     """Print a progress line every few seconds and one line per finished chat."""
 
-    def __init__(self, stream: TextIO, *, every: float = _PLAIN_EVERY) -> None:
+    def __init__(self, stream: TextIO, *, every: float = CLI_PROGRESS_EVERY) -> None:
         self._stream = stream
         self._every = every
         self._started = time.perf_counter()

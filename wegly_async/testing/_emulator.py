@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import math
 import secrets
 import socket
 from datetime import datetime
@@ -14,8 +13,9 @@ from typing import TYPE_CHECKING, Any, Final, Self
 import orjson
 from aiohttp import web
 
+from .._constants import EMULATOR_HOST, EMULATOR_LATENCY
+from .._validation import check_bool, check_int, check_seconds, check_str
 from ._app import Fault, RecordedRequest, ServerState, build_app
-from ._history import JSON
 from ._store import Store
 
 if TYPE_CHECKING:
@@ -32,22 +32,22 @@ class WeglyEmulator:
     def __init__(
         self,
         *,
-        latency: float = 0.0,
+        latency: float = EMULATOR_LATENCY,
         max_take: int | None = None,
         token: str | None = None,
         allowed_domain: str | None = None,
-        host: str = "127.0.0.1",
+        host: str = EMULATOR_HOST,
         port: int = 0,
     ) -> None:
         self._state = ServerState(
             store=Store(),
             token=_check_token(token),
             allowed_domain=_check_domain(allowed_domain),
-            latency=_check_seconds("latency", latency),
-            max_take=_check_max_take(max_take),
+            latency=check_seconds(latency, "latency"),
+            max_take=None if max_take is None else check_int(max_take, "max_take", minimum=1),
         )
         self._host = _check_host(host)
-        self._wanted_port = _check_port(port)
+        self._wanted_port = check_int(port, "port", minimum=0, maximum=65_535)
         self._app = build_app(self._state)
         self._runner: web.AppRunner | None = None
         self._sock: socket.socket | None = None
@@ -156,9 +156,9 @@ class WeglyEmulator:
 
     def create_chat(self, events: int = 0, seed: int | None = None) -> str:
         """Create a chat with ``events`` realistic history events and return its UUID."""
-        _check_int("events", events, minimum=0)
+        check_int(events, "events", minimum=0)
         if seed is not None:
-            _check_int("seed", seed)
+            check_int(seed, "seed")
         return self._state.store.create_chat(events, seed)
 
     def add_message(
@@ -168,19 +168,18 @@ class WeglyEmulator:
         *,
         from_me: bool = False,
         event_at: datetime | None = None,
-    ) -> JSON:
+    ) -> dict[str, Any]:
         """Insert a text message into a chat's timeline in time order and return its event."""
-        chat = self._state.store.chat(_check_str("chat_id", chat_id))
-        _check_str("text", text)
-        if not isinstance(from_me, bool):
-            raise TypeError(f"from_me must be a bool, got {from_me!r}")
+        chat = self._state.store.chat(check_str(chat_id, "chat_id"))
+        check_str(text, "text")
+        check_bool(from_me, "from_me")
         if event_at is not None and not isinstance(event_at, datetime):
             raise TypeError(f"event_at must be a datetime or None, got {event_at!r}")
         return self._state.store.add_message(chat, text, from_me=from_me, event_at=event_at)
 
-    def events(self, chat_id: str) -> list[JSON]:
+    def events(self, chat_id: str) -> list[dict[str, Any]]:
         """Return a copy of a chat's timeline as wire-format dicts, oldest first."""
-        chat = self._state.store.chat(_check_str("chat_id", chat_id))
+        chat = self._state.store.chat(check_str(chat_id, "chat_id"))
         return [orjson.loads(entry.blob) for entry in chat.entries]
 
     def inject(
@@ -195,15 +194,14 @@ class WeglyEmulator:
         drop: bool = False,
     ) -> None:
         """Script a fault for the next ``times`` requests matching ``method`` (FIFO order)."""
-        _check_int("times", times, minimum=1)
-        if not isinstance(drop, bool):
-            raise TypeError(f"drop must be a bool, got {drop!r}")
+        check_int(times, "times", minimum=1)
+        check_bool(drop, "drop")
         fault = Fault(
             status=_check_status(status),
             method=_check_method(method),
             retry_after=_retry_after_header(retry_after),
             body=_check_fault_body(status, body),
-            delay=_check_seconds("delay", delay),
+            delay=check_seconds(delay, "delay"),
             drop=drop,
         )
         self._state.faults.add(fault, times)
@@ -222,36 +220,10 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _check_int(name: str, value: object, *, minimum: int | None = None) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return value
-
-
-def _check_str(name: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, got {value!r}")
-    return value
-
-
-def _check_seconds(name: str, value: object) -> float:
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a number of seconds, got {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
-    return float(value)
-
-
-def _check_max_take(value: object) -> int | None:
-    return None if value is None else _check_int("max_take", value, minimum=1)
-
-
 def _check_token(token: object) -> str:
     if token is None:
         return "emu_" + secrets.token_urlsafe(16)
-    token = _check_str("token", token)
+    token = check_str(token, "token")
     if not token or not token.isascii() or not token.isprintable() or " " in token:
         raise ValueError("token must be a non-empty printable ASCII string without spaces")
     return token
@@ -260,7 +232,7 @@ def _check_token(token: object) -> str:
 def _check_domain(domain: object) -> str | None:
     if domain is None:
         return None
-    domain = _check_str("allowed_domain", domain)
+    domain = check_str(domain, "allowed_domain")
     if not domain or any(char in domain for char in "/: \t"):
         raise ValueError(
             f"allowed_domain must be a bare host name like 'app.example.com', got {domain!r}"
@@ -269,10 +241,10 @@ def _check_domain(domain: object) -> str | None:
 
 
 def _check_host(host: object) -> str:
-    host = _check_str("host", host)
+    host = check_str(host, "host")
     if host == "localhost":
         # Bind and advertise the IPv4 loopback so clients never wait on an IPv6 attempt.
-        return "127.0.0.1"
+        return EMULATOR_HOST
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
@@ -282,26 +254,16 @@ def _check_host(host: object) -> str:
     return str(address)
 
 
-def _check_port(port: object) -> int:
-    port = _check_int("port", port, minimum=0)
-    if port > 65_535:
-        raise ValueError(f"port must be <= 65535, got {port}")
-    return port
-
-
 def _check_status(status: object) -> int | None:
     if status is None:
         return None
-    status = _check_int("status", status)
-    if not 200 <= status <= 599:
-        raise ValueError(f"status must be an HTTP status from 200 to 599 or None, got {status}")
-    return status
+    return check_int(status, "status", minimum=200, maximum=599)
 
 
 def _check_method(method: object) -> str | None:
     if method is None:
         return None
-    method = _check_str("method", method)
+    method = check_str(method, "method")
     if not method.isalpha():
         raise ValueError(f"method must be an HTTP method such as 'POST', got {method!r}")
     return method.upper()
@@ -314,7 +276,7 @@ def _retry_after_header(value: object) -> str | None:
         if not value.strip():
             raise ValueError("retry_after must not be an empty string")
         return value
-    seconds = _check_seconds("retry_after", value)
+    seconds = check_seconds(value, "retry_after")
     return str(int(seconds)) if seconds.is_integer() else str(seconds)
 
 
