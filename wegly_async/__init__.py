@@ -35,7 +35,14 @@ from ._errors import (
     UnprocessableEntityError,
     WeglyError,
 )
-from ._models import (
+from ._pagination import OffsetPage, OffsetPager, RawPage
+from ._pipeline import RawResponse, RequestOptions
+from ._transport import AsyncTransport, TransportError, TransportRequest, TransportResponse
+from ._uploads import FileInput
+from ._version import __version__
+from ._walker import TimelineCursor
+from .resources.chats.timeline import TimelinePager
+from .types import (
     Agent,
     Call,
     Media,
@@ -44,15 +51,9 @@ from ._models import (
     SendResult,
     TemplateField,
     TimelineEvent,
+    TimelinePage,
     User,
 )
-from ._pagination import OffsetPage, OffsetPager, RawPage
-from ._pipeline import RawResponse, RequestOptions
-from ._transport import AsyncTransport, TransportError, TransportRequest, TransportResponse
-from ._uploads import FileInput
-from ._version import __version__
-from ._walker import TimelineCursor
-from .resources.chats.timeline import TimelinePage, TimelinePager
 
 __all__ = [
     "NOT_GIVEN",

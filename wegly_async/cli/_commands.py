@@ -10,9 +10,9 @@ import sys
 
 from .._client import WeglyClient
 from .._errors import WeglyError
-from .._models import SendResult, TemplateField
 from .._validation import check_chat_id, check_int
 from ..export import export_timelines
+from ..types.chats import SendResult, TemplateField
 from ._exits import EXIT_FAILED, EXIT_OK, UsageError, describe_error, usage_errors
 from ._progress import progress_reporter
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from .._client import WeglyClient
 from .._enums import Order
-from .._models import Message, TemplateField
 from .._validation import check_int
 from ..export import export_timelines
+from ..types.chats import Message, TemplateField
 from ._exits import EXIT_FAILED, EXIT_OK, UsageError, describe_error, usage_errors
 from ._progress import progress_reporter
 

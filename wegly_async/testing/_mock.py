@@ -37,12 +37,12 @@ class MockResponse:
             raise TypeError(f"status_code must be an int, got {type(status_code).__name__}")
         if not 100 <= status_code <= 599:
             raise ValueError(f"status_code must be an HTTP status (100-599), got {status_code}")
-        self.status_code = status_code
+        self.status_code: int = status_code
         self.headers: CIMultiDict[str] = CIMultiDict(headers or {})
         if json is not None:
             content = orjson.dumps(json)
             self.headers.setdefault("Content-Type", "application/json")
-        self.content = content if content is not None else b""
+        self.content: bytes = content if content is not None else b""
 
     def __repr__(self) -> str:
         return f"<MockResponse {self.status_code} {len(self.content)} bytes>"

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar, Unpack
 
 from ..._constants import DEFAULT_PAGE_SIZE, DEFAULT_PREFETCH
 from ..._enums import MessageType, Order
-from ..._models import SendResult, TemplateField, TimelineEvent
 from ..._pipeline import RawResponse, RequestOptions
 from ..._resource import APIResource, to_raw_response
 from ..._responses import parse_response
 from ..._uploads import FileInput
-from ..._validation import check_chat_id, check_int
+from ..._validation import check_chat_id, check_int, check_order, check_str
+from ...types.chats import SendResult, TemplateField
+from ...types.timeline import TimelineEvent
 from .messages import media_body, reaction_body, template_body, text_body
 from .timeline import TimelinePager
 
@@ -233,12 +234,10 @@ class ChatsResource(APIResource):
         """
         chat_id = check_chat_id(chat_id)
         path = f"/chats/{chat_id}/timeline"
-        order = _check_order(order)
+        order = check_order(order)
         params: dict[str, str | int] = {"order": order.value}
         if search is not None:
-            if not isinstance(search, str):
-                raise TypeError(f"search must be a str, got {type(search).__name__}")
-            params["search"] = search
+            params["search"] = check_str(search, "search")
         check_int(take, "take", minimum=1)
         check_int(skip, "skip", minimum=0)
         check_int(prefetch, "prefetch", minimum=1)
@@ -248,8 +247,21 @@ class ChatsResource(APIResource):
         )
 
 
+# A raw twin has its method's parameters (functools.wraps keeps the signature for help()
+# and IDEs); the annotation states only the result, so every checker reads the same type.
+_RawSend = Callable[..., Awaitable[RawResponse[SendResult]]]
+
+
 class ChatsResourceWithRawResponse:
     """``client.chats`` whose methods give the ``RawResponse`` (``parse()`` gives the result)."""
+
+    send_text: _RawSend
+    send_reaction: _RawSend
+    send_template: _RawSend
+    send_image: _RawSend
+    send_video: _RawSend
+    send_audio: _RawSend
+    send_document: _RawSend
 
     def __init__(self, chats: ChatsResource) -> None:
         self.send_text = to_raw_response(chats.send_text)
@@ -266,16 +278,3 @@ class ChatsResourceWithRawResponse:
 
 def _messages_path(chat_id: str) -> str:
     return f"/chats/{check_chat_id(chat_id)}/messages"
-
-
-def _check_order(order: object) -> Order:
-    if isinstance(order, Order):
-        return order
-    if isinstance(order, str):
-        try:
-            return Order(order.lower())
-        except ValueError:
-            pass
-    raise ValueError(
-        f"order must be 'asc' or 'desc' (or wa.Order.ASC / wa.Order.DESC), got {order!r}"
-    )

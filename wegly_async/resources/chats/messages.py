@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..._enums import MessageType
-from ..._models import TemplateField
 from ..._transport import Multipart
 from ..._uploads import FileInput, make_upload
 from ..._validation import check_optional_text, check_text
+from ...types.chats import TemplateField
 
 __all__ = ["media_body", "reaction_body", "template_body", "text_body"]
 

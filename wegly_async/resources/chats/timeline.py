@@ -1,20 +1,13 @@
-"""A chat's timeline: the offset pager over its events and the page type it yields."""
+"""A chat's timeline: the offset pager over its events."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
-import attrs
+from ..._pagination import OffsetPager
+from ...types.timeline import TimelineEvent, TimelinePage
 
-from ..._models import TimelineEvent
-from ..._pagination import OffsetPage, OffsetPager
-
-__all__ = ["TimelinePage", "TimelinePager"]
-
-
-@attrs.frozen
-class TimelinePage(OffsetPage[TimelineEvent]):
-    """One page of a timeline, with the ``skip`` of its first new event and the ``take``."""
+__all__ = ["TimelinePager"]
 
 
 class TimelinePager(OffsetPager[TimelineEvent]):

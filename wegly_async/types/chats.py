@@ -1,4 +1,4 @@
-"""Plain attrs classes for what the API sends and receives; all JSON rules live in ``_convert``."""
+"""Models of the chat routes: messages, what they carry, and what sending answers."""
 
 from __future__ import annotations
 
@@ -7,46 +7,19 @@ from typing import Any
 
 import attrs
 
-from ._enums import (
+from .._enums import (
     CallDirection,
     CallStatus,
-    EventType,
     MessageOrigin,
     MessageStatus,
     MessageType,
     ReactionActor,
     SentVia,
 )
-from ._validation import check_int, check_str, check_text
+from .._validation import check_int, check_str, check_text
+from .shared import Agent, User
 
-__all__ = [
-    "Agent",
-    "Call",
-    "Media",
-    "Message",
-    "Reaction",
-    "SendResult",
-    "TemplateField",
-    "TimelineEvent",
-    "User",
-]
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class User:
-    """A Wegly user (a person on the CRM side)."""
-
-    id: str | None = None
-    name: str | None = None
-    avatar: str | None = None
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class Agent:
-    """The agent responsible for a message, with its user."""
-
-    id: str | None = None
-    user: User | None = None
+__all__ = ["Call", "Media", "Message", "Reaction", "SendResult", "TemplateField"]
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -113,16 +86,6 @@ class Message:
     call: Call | None = None
     quoted_message: Message | None = None
     crm_marketing_lead_source: list[dict[str, Any]] = attrs.Factory(list)
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TimelineEvent:
-    """One entry of a chat's timeline: a message or a call."""
-
-    id: str
-    event_type: EventType | None = None
-    event_at: datetime | None = None
-    message: Message | None = None
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)

@@ -1,0 +1,24 @@
+"""Models more than one API group shares: the people on the CRM side."""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = ["Agent", "User"]
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class User:
+    """A Wegly user (a person on the CRM side)."""
+
+    id: str | None = None
+    name: str | None = None
+    avatar: str | None = None
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class Agent:
+    """The agent responsible for a message, with its user."""
+
+    id: str | None = None
+    user: User | None = None
