@@ -148,6 +148,29 @@ class Router:
             await client.close()
 
 
+def refused_attempt() -> wa.TransportError:
+    """Return the failure of an attempt that provably never left (connection refused)."""
+    return wa.TransportError(
+        "ClientConnectorError: Cannot connect to host api.wegly.test:443 ssl:default "
+        "[Connection refused]",
+        never_sent=True,
+    )
+
+
+def dropped_attempt() -> wa.TransportError:
+    """Return the failure of an attempt whose connection broke after it may have been sent."""
+    return wa.TransportError("ServerDisconnectedError: Server disconnected")
+
+
+def timed_out_attempt(*, never_sent: bool = False) -> wa.TransportError:
+    """Return a timed-out attempt: while connecting (``never_sent``) or after it may have left."""
+    if never_sent:
+        return wa.TransportError(
+            "ConnectionTimeoutError: Connection timeout to host", never_sent=True, timed_out=True
+        )
+    return wa.TransportError("TimeoutError", timed_out=True)
+
+
 @pytest.fixture
 async def router(request: pytest.FixtureRequest) -> AsyncIterator[Router]:
     """Return a router of canned answers; its clients record retry delays in ``sleeps``."""

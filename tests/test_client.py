@@ -13,7 +13,17 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import API, BASE_URL, CHAT_ID, SEND_ROUTE, TIMELINE_ROUTE, TOKEN, Router
+from conftest import (
+    API,
+    BASE_URL,
+    CHAT_ID,
+    SEND_ROUTE,
+    TIMELINE_ROUTE,
+    TOKEN,
+    Router,
+    dropped_attempt,
+    timed_out_attempt,
+)
 from yarl import URL
 
 import wegly_async as wa
@@ -380,14 +390,11 @@ async def test_token_not_in_any_log_record(
     router: Router, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    # What the aiohttp transport reports for a dropped connection and for a timeout.
-    disconnected = wa.TransportError("ServerDisconnectedError: Server disconnected")
-    timed_out = wa.TransportError("TimeoutError", timed_out=True)
     router.get(TIMELINE_ROUTE, 503, json={"message": "busy"})
-    router.get(TIMELINE_ROUTE, raises=disconnected)
-    router.get(TIMELINE_ROUTE, raises=timed_out)
+    router.get(TIMELINE_ROUTE, raises=dropped_attempt())
+    router.get(TIMELINE_ROUTE, raises=timed_out_attempt())
     router.get(TIMELINE_ROUTE, 500, json={"message": "still failing"})
-    router.post(SEND_ROUTE, raises=timed_out)
+    router.post(SEND_ROUTE, raises=timed_out_attempt())
     async with router.client(origin="https://a.example") as client:
         instant_retries(client)
         with pytest.raises(wa.InternalServerError):
