@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -239,3 +240,36 @@ def form_of(request: wa.TransportRequest) -> Form:
     assert request.multipart is not None, "not a multipart request"
     assert request.content is not None
     return parse_multipart(request.headers["Content-Type"], request.content)
+
+
+# --- secrets in errors --------------------------------------------------------------------
+
+
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """Yield ``exc`` and every exception reachable through __cause__ and __context__."""
+    todo, seen = [exc], set()
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo += [e for e in (current.__cause__, current.__context__) if e is not None]
+        todo += [e for e in getattr(current, "exceptions", ()) if isinstance(e, BaseException)]
+
+
+def exception_texts(exc: BaseException) -> Iterator[str]:
+    """Yield every way ``exc`` and its chain can be shown: str, repr, args, attributes."""
+    for link in exception_chain(exc):
+        yield str(link)
+        yield repr(link)
+        yield repr(link.args)
+        yield "".join(traceback.format_exception_only(link))
+        for name, value in vars(link).items():
+            yield f"{name}={value!r}"
+
+
+def assert_secret_absent(exc: BaseException, secret: str) -> None:
+    """Fail when ``secret`` shows in any text of ``exc`` or of an exception in its chain."""
+    for text in exception_texts(exc):
+        assert secret not in text, text

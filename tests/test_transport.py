@@ -19,10 +19,9 @@ import socket
 import ssl
 import struct
 import subprocess
-import traceback
 import tracemalloc
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,6 +39,7 @@ from conftest import (
     TIMELINE_ROUTE,
     TOKEN,
     Router,
+    assert_secret_absent,
     dropped_attempt,
     no_sleeping,
     refused_attempt,
@@ -878,32 +878,8 @@ async def test_an_error_body_is_capped_and_read_once() -> None:
 # --- the token never leaks ---------------------------------------------------------------
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """Yield ``exc`` and every exception reachable through __cause__ and __context__."""
-    todo, seen = [exc], set()
-    while todo:
-        current = todo.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        todo += [e for e in (current.__cause__, current.__context__) if e is not None]
-        todo += [e for e in getattr(current, "exceptions", ()) if isinstance(e, BaseException)]
-
-
-def _texts(exc: BaseException) -> Iterator[str]:
-    for link in _chain(exc):
-        yield str(link)
-        yield repr(link)
-        yield repr(link.args)
-        yield "".join(traceback.format_exception_only(link))
-        for name, value in vars(link).items():
-            yield f"{name}={value!r}"
-
-
 def assert_no_secret(exc: BaseException) -> None:
-    for text in _texts(exc):
-        assert SECRET not in text, text
+    assert_secret_absent(exc, SECRET)
 
 
 async def _echo_status_line(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
