@@ -1,26 +1,36 @@
-"""client.chats: exact send bodies (JSON and multipart), input checks, and the timeline query."""
+"""client.chats: exact send bodies (JSON and multipart), input checks, and the timeline query.
+
+Request building is checked on a MockTransport (``router``); one test checks the form the
+aiohttp transport itself encodes (aioresponses).
+"""
 
 from __future__ import annotations
 
 import io
 import json
 import pathlib
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 import aiohttp
-import attrs
 import pytest
-from aioresponses import CallbackResult
-from conftest import API, CHAT_ID
+from conftest import (
+    API,
+    CHAT_ID,
+    SEND_ROUTE,
+    TIMELINE_ROUTE,
+    Form,
+    Router,
+    form_of,
+    parse_multipart,
+)
 from yarl import URL
 
 import wegly_async as wa
+from wegly_async.testing import MockResponse
 
 SEND_URL = f"{API}/chats/{CHAT_ID}/messages"
-TIMELINE_RE = re.compile(rf"^{re.escape(API)}/chats/{CHAT_ID}/timeline(\?.*)?$")
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 SEND_DOC = json.loads((FIXTURES / "send_response_doc.json").read_text())
 SENT = {
@@ -32,90 +42,36 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) + b"--not-a-boundary--\r\n"
 MEDIA_SENDS = ["send_image", "send_video", "send_audio", "send_document"]
 
 
-def post_calls(mock_api: Any) -> list[Any]:
-    return list(mock_api.requests.get(("POST", URL(SEND_URL)), []))
+def post_calls(router: Router) -> list[wa.TransportRequest]:
+    return router.calls("POST", SEND_ROUTE)
 
 
-def all_calls(mock_api: Any) -> list[Any]:
-    return [call for calls in mock_api.requests.values() for call in calls]
-
-
-def sent_json(mock_api: Any, index: int = 0) -> Any:
-    call = post_calls(mock_api)[index]
-    assert call.kwargs["headers"]["Content-Type"] == "application/json"
-    return json.loads(call.kwargs["data"])
+def sent_json(router: Router, index: int = 0) -> Any:
+    call = post_calls(router)[index]
+    assert call.headers["Content-Type"] == "application/json"
+    assert call.content is not None
+    return json.loads(call.content)
 
 
 # --- multipart capture ------------------------------------------------------------------------
 
 
-@attrs.frozen
-class Part:
-    name: str
-    filename: str | None
-    content_type: str | None
-    data: bytes
-
-
-@attrs.frozen
-class Form:
-    content_type: str
-    parts: dict[str, Part]
-
-
-def parse_multipart(content_type: str, body: bytes) -> Form:
-    match = re.search(r'boundary="?([^";]+)"?', content_type)
-    assert match, content_type
-    delimiter = b"--" + match.group(1).encode()
-    chunks = body.split(b"\r\n" + delimiter)
-    assert chunks[0].startswith(delimiter + b"\r\n")
-    chunks[0] = chunks[0][len(delimiter) :]
-    assert chunks[-1].startswith(b"--"), "the form must end with the closing boundary"
-    parts: dict[str, Part] = {}
-    for chunk in chunks[:-1]:
-        assert chunk.startswith(b"\r\n")
-        raw_headers, _, data = chunk[2:].partition(b"\r\n\r\n")
-        headers: dict[str, str] = {}
-        for line in raw_headers.decode().split("\r\n"):
-            key, _, value = line.partition(":")
-            headers[key.strip().lower()] = value.strip()
-        disposition = headers["content-disposition"]
-        assert disposition.startswith("form-data")
-        name = re.search(r';\s*name="([^"]*)"', disposition)
-        filename = re.search(r';\s*filename="((?:[^"\\]|\\.)*)"', disposition)
-        assert name, disposition
-        assert name.group(1) not in parts, f"duplicate part {name.group(1)!r}"
-        parts[name.group(1)] = Part(
-            name=name.group(1),
-            filename=filename.group(1) if filename else None,
-            content_type=headers.get("content-type"),
-            data=data,
-        )
-    return Form(content_type=content_type, parts=parts)
-
-
 async def render_form(data: Any) -> tuple[str, bytes]:
+    """Return the Content-Type and bytes aiohttp encodes a FormData into."""
     assert isinstance(data, aiohttp.FormData), type(data)
     writer = data()
     return writer.content_type, await writer.as_bytes()
 
 
-def capture_forms(
-    mock_api: Any, *, statuses: tuple[int, ...] = (200,), headers: dict[str, str] | None = None
-) -> list[Form]:
-    """Answer each send in turn with ``statuses``, rendering its form while the file is open."""
+def capture_forms(router: Router) -> list[Form]:
+    """Answer every send with SENT, recording each one's form as the transport rendered it."""
     forms: list[Form] = []
-    answers = list(statuses)
 
-    async def callback(url: URL, **kwargs: Any) -> CallbackResult:
-        content_type, body = await render_form(kwargs["data"])
-        forms.append(parse_multipart(content_type, body))
-        status = answers.pop(0)
-        if status == 200:
-            return CallbackResult(status=200, payload=SENT)
-        return CallbackResult(status=status, payload={"message": "nope"}, headers=headers)
+    def answer(request: wa.TransportRequest) -> MockResponse:
+        forms.append(form_of(request))
+        return MockResponse(200, json=SENT)
 
-    mock_api.post(SEND_URL, callback=callback, repeat=True)
+    router.post(SEND_ROUTE, handler=answer, repeat=True)
     return forms
 
 
@@ -127,51 +83,57 @@ async def chunks(*pieces: bytes) -> AsyncIterator[bytes]:
 # --- JSON sends -------------------------------------------------------------------------------
 
 
-async def test_send_text_body(mock_api: Any, client: wa.WeglyClient) -> None:
-    mock_api.post(SEND_URL, payload=SENT)
-    result = await client.chats.send_text(CHAT_ID, "Olá, tudo bem?")
-    assert sent_json(mock_api) == {"type": "text", "body": "Olá, tudo bem?"}
+async def test_send_text_body(router: Router, mock_client: wa.WeglyClient) -> None:
+    router.post(SEND_ROUTE, json=SENT)
+    result = await mock_client.chats.send_text(CHAT_ID, "Olá, tudo bem?")
+    assert sent_json(router) == {"type": "text", "body": "Olá, tudo bem?"}
     assert isinstance(result, wa.SendResult)
     assert result.total == 1
     assert result.records[0].id == SENT["records"][0]["id"]
     assert result.records[0].status == "processing"
 
 
-async def test_send_text_reply_sets_reference_wamid(mock_api: Any, client: wa.WeglyClient) -> None:
-    mock_api.post(SEND_URL, payload=SENT)
-    await client.chats.send_text(CHAT_ID, "yes", reply_to="wamid.HBgM123")
-    assert sent_json(mock_api) == {
+async def test_send_text_reply_sets_reference_wamid(
+    router: Router, mock_client: wa.WeglyClient
+) -> None:
+    router.post(SEND_ROUTE, json=SENT)
+    await mock_client.chats.send_text(CHAT_ID, "yes", reply_to="wamid.HBgM123")
+    assert sent_json(router) == {
         "type": "text",
         "body": "yes",
         "reference_wamid": "wamid.HBgM123",
     }
 
 
-async def test_send_goes_to_the_chat_messages_route(mock_api: Any, client: wa.WeglyClient) -> None:
-    mock_api.post(SEND_URL, payload=SENT)
-    await client.chats.send_text(CHAT_ID, "hi")
-    assert list(mock_api.requests) == [("POST", URL(SEND_URL))]
+async def test_send_goes_to_the_chat_messages_route(
+    router: Router, mock_client: wa.WeglyClient
+) -> None:
+    router.post(SEND_ROUTE, json=SENT)
+    await mock_client.chats.send_text(CHAT_ID, "hi")
+    assert [(r.method, r.url, r.path, r.params) for r in router.requests] == [
+        ("POST", SEND_URL, SEND_ROUTE, {})
+    ]
 
 
-async def test_send_reaction_body(mock_api: Any, client: wa.WeglyClient) -> None:
-    mock_api.post(SEND_URL, payload=SENT)
-    result = await client.chats.send_reaction(CHAT_ID, "👍", reference_wamid="wamid.ABC")
-    assert sent_json(mock_api) == {"type": "reaction", "body": "👍", "reference_wamid": "wamid.ABC"}
+async def test_send_reaction_body(router: Router, mock_client: wa.WeglyClient) -> None:
+    router.post(SEND_ROUTE, json=SENT)
+    result = await mock_client.chats.send_reaction(CHAT_ID, "👍", reference_wamid="wamid.ABC")
+    assert sent_json(router) == {"type": "reaction", "body": "👍", "reference_wamid": "wamid.ABC"}
     assert isinstance(result, wa.SendResult)
 
 
-async def test_send_template_body(mock_api: Any, client: wa.WeglyClient) -> None:
-    mock_api.post(SEND_URL, payload=SENT)
+async def test_send_template_body(router: Router, mock_client: wa.WeglyClient) -> None:
+    router.post(SEND_ROUTE, json=SENT)
     fields = [
         wa.TemplateField("HEADER", "TEXT", value="Promo"),
         wa.TemplateField("BODY", "TEXT", 0, value="Ana"),
         wa.TemplateField("BUTTON", "TEXT", index=1, button_index=0, value="code-1"),
         wa.TemplateField("CAROUSEL", "TEXT", index=2, card_index=3, value="card"),
     ]
-    await client.chats.send_template(
+    await mock_client.chats.send_template(
         CHAT_ID, name="saudacao_inicial", language="pt_BR", fields=fields
     )
-    assert sent_json(mock_api) == {
+    assert sent_json(router) == {
         "type": "template",
         "template": {"name": "saudacao_inicial", "language": "pt_BR"},
         "template_fields": [
@@ -191,21 +153,21 @@ async def test_send_template_body(mock_api: Any, client: wa.WeglyClient) -> None
 
 
 async def test_send_template_accepts_any_iterable_of_fields(
-    mock_api: Any, client: wa.WeglyClient
+    router: Router, mock_client: wa.WeglyClient
 ) -> None:
-    mock_api.post(SEND_URL, payload=SENT)
+    router.post(SEND_ROUTE, json=SENT)
     fields = (wa.TemplateField("BODY", "TEXT", index=1, value=v) for v in ("a", "b"))
-    await client.chats.send_template(CHAT_ID, name="t", language="en", fields=fields)
-    assert sent_json(mock_api)["template_fields"] == [
+    await mock_client.chats.send_template(CHAT_ID, name="t", language="en", fields=fields)
+    assert sent_json(router)["template_fields"] == [
         {"component": "BODY", "type": "TEXT", "index": 1, "value": "a"},
         {"component": "BODY", "type": "TEXT", "index": 1, "value": "b"},
     ]
 
 
-async def test_send_template_without_fields(mock_api: Any, client: wa.WeglyClient) -> None:
-    mock_api.post(SEND_URL, payload=SENT)
-    await client.chats.send_template(CHAT_ID, name="hello_world", language="en_US")
-    body = sent_json(mock_api)
+async def test_send_template_without_fields(router: Router, mock_client: wa.WeglyClient) -> None:
+    router.post(SEND_ROUTE, json=SENT)
+    await mock_client.chats.send_template(CHAT_ID, name="hello_world", language="en_US")
+    body = sent_json(router)
     assert body["type"] == "template"
     assert body["template"] == {"name": "hello_world", "language": "en_US"}
     assert body.get("template_fields", []) == []
@@ -220,23 +182,24 @@ def _no_none_values(value: Any) -> bool:
     return True
 
 
-async def test_none_keys_are_never_sent(mock_api: Any, client: wa.WeglyClient) -> None:
-    mock_api.post(SEND_URL, payload=SENT, repeat=True)
-    await client.chats.send_text(CHAT_ID, "a", reply_to=None)
-    await client.chats.send_template(
+async def test_none_keys_are_never_sent(router: Router, mock_client: wa.WeglyClient) -> None:
+    router.post(SEND_ROUTE, json=SENT, repeat=True)
+    await mock_client.chats.send_text(CHAT_ID, "a", reply_to=None)
+    await mock_client.chats.send_template(
         CHAT_ID, name="n", language="pt_BR", fields=[wa.TemplateField("BODY", "TEXT", value="v")]
     )
     for index in range(2):
-        raw = post_calls(mock_api)[index].kwargs["data"]
+        raw = post_calls(router)[index].content
+        assert raw is not None
         assert b"null" not in raw
         assert _no_none_values(json.loads(raw))
 
 
 async def test_send_result_decodes_the_documented_response(
-    mock_api: Any, client: wa.WeglyClient
+    router: Router, mock_client: wa.WeglyClient
 ) -> None:
-    mock_api.post(SEND_URL, payload=SEND_DOC)
-    result = await client.chats.send_text(CHAT_ID, "hi")
+    router.post(SEND_ROUTE, json=SEND_DOC)
+    result = await mock_client.chats.send_text(CHAT_ID, "hi")
     assert isinstance(result, wa.SendResult)
     assert result.total == 123
     assert len(result.records) == 1
@@ -283,12 +246,12 @@ async def test_send_result_decodes_the_documented_response(
 
 @pytest.mark.parametrize(("method", "kind"), [(m, m.removeprefix("send_")) for m in MEDIA_SENDS])
 async def test_media_send_is_multipart_with_fields_and_file(
-    mock_api: Any, client: wa.WeglyClient, tmp_path: pathlib.Path, method: str, kind: str
+    router: Router, mock_client: wa.WeglyClient, tmp_path: pathlib.Path, method: str, kind: str
 ) -> None:
-    forms = capture_forms(mock_api)
+    forms = capture_forms(router)
     path = tmp_path / "photo.png"
     path.write_bytes(PNG)
-    send: Callable[..., Awaitable[wa.SendResult]] = getattr(client.chats, method)
+    send: Callable[..., Awaitable[wa.SendResult]] = getattr(mock_client.chats, method)
     result = await send(CHAT_ID, str(path), caption="Veja só", reply_to="wamid.R1")
     assert isinstance(result, wa.SendResult)
     assert result.records[0].status == "processing"
@@ -307,10 +270,10 @@ async def test_media_send_is_multipart_with_fields_and_file(
 
 
 async def test_media_send_without_caption_or_reply_sends_only_type_and_file(
-    mock_api: Any, client: wa.WeglyClient
+    router: Router, mock_client: wa.WeglyClient
 ) -> None:
-    forms = capture_forms(mock_api)
-    await client.chats.send_document(CHAT_ID, b"%PDF-1.7 data", filename="report.pdf")
+    forms = capture_forms(router)
+    await mock_client.chats.send_document(CHAT_ID, b"%PDF-1.7 data", filename="report.pdf")
     (form,) = forms
     assert set(form.parts) == {"type", "file"}
     assert form.parts["type"].data == b"document"
@@ -320,9 +283,10 @@ async def test_media_send_without_caption_or_reply_sends_only_type_and_file(
 
 
 async def test_multipart_request_carries_form_data(mock_api: Any, client: wa.WeglyClient) -> None:
+    # The aiohttp transport's own encoding (the tests above see MockTransport's rendering).
     mock_api.post(SEND_URL, payload=SENT)
     await client.chats.send_image(CHAT_ID, PNG, filename="a.png", caption="c")
-    (call,) = post_calls(mock_api)
+    (call,) = mock_api.requests[("POST", URL(SEND_URL))]
     data = call.kwargs["data"]
     assert isinstance(data, aiohttp.FormData)
     content_type, body = await render_form(data)
@@ -334,12 +298,12 @@ async def test_multipart_request_carries_form_data(mock_api: Any, client: wa.Weg
 
 
 async def test_file_as_pathlib_path(
-    mock_api: Any, client: wa.WeglyClient, tmp_path: pathlib.Path
+    router: Router, mock_client: wa.WeglyClient, tmp_path: pathlib.Path
 ) -> None:
-    forms = capture_forms(mock_api)
+    forms = capture_forms(router)
     path = tmp_path / "contract.pdf"
     path.write_bytes(b"%PDF-1.4\n" + b"x" * 200_000)
-    await client.chats.send_document(CHAT_ID, path)
+    await mock_client.chats.send_document(CHAT_ID, path)
     file_part = forms[0].parts["file"]
     assert file_part.filename == "contract.pdf"
     assert file_part.content_type == "application/pdf"
@@ -347,10 +311,10 @@ async def test_file_as_pathlib_path(
 
 
 async def test_file_as_bytes_without_name_is_octet_stream(
-    mock_api: Any, client: wa.WeglyClient
+    router: Router, mock_client: wa.WeglyClient
 ) -> None:
-    forms = capture_forms(mock_api)
-    await client.chats.send_document(CHAT_ID, b"\x00\x01raw")
+    forms = capture_forms(router)
+    await mock_client.chats.send_document(CHAT_ID, b"\x00\x01raw")
     file_part = forms[0].parts["file"]
     assert file_part.content_type == "application/octet-stream"
     assert file_part.filename  # a file part always carries a filename
@@ -358,9 +322,9 @@ async def test_file_as_bytes_without_name_is_octet_stream(
 
 
 @pytest.mark.parametrize("data", [bytearray(b"abc\x00"), memoryview(b"abc\x00")])
-async def test_file_as_bytes_like(mock_api: Any, client: wa.WeglyClient, data: Any) -> None:
-    forms = capture_forms(mock_api)
-    await client.chats.send_document(CHAT_ID, data, filename="x.bin")
+async def test_file_as_bytes_like(router: Router, mock_client: wa.WeglyClient, data: Any) -> None:
+    forms = capture_forms(router)
+    await mock_client.chats.send_document(CHAT_ID, data, filename="x.bin")
     assert forms[0].parts["file"].data == b"abc\x00"
 
 
@@ -376,36 +340,36 @@ async def test_file_as_bytes_like(mock_api: Any, client: wa.WeglyClient, data: A
     ],
 )
 async def test_content_type_from_mime_type_then_filename_then_default(
-    mock_api: Any,
-    client: wa.WeglyClient,
+    router: Router,
+    mock_client: wa.WeglyClient,
     filename: str,
     mime_type: str | None,
     expected: str,
 ) -> None:
-    forms = capture_forms(mock_api)
-    await client.chats.send_document(CHAT_ID, b"data", filename=filename, mime_type=mime_type)
+    forms = capture_forms(router)
+    await mock_client.chats.send_document(CHAT_ID, b"data", filename=filename, mime_type=mime_type)
     file_part = forms[0].parts["file"]
     assert file_part.content_type == expected
     assert file_part.filename == filename
 
 
 async def test_filename_argument_overrides_the_path_name(
-    mock_api: Any, client: wa.WeglyClient, tmp_path: pathlib.Path
+    router: Router, mock_client: wa.WeglyClient, tmp_path: pathlib.Path
 ) -> None:
-    forms = capture_forms(mock_api)
+    forms = capture_forms(router)
     path = tmp_path / "tmp123"
     path.write_bytes(b"%PDF")
-    await client.chats.send_document(CHAT_ID, path, filename="Invoice.pdf")
+    await mock_client.chats.send_document(CHAT_ID, path, filename="Invoice.pdf")
     assert forms[0].parts["file"].filename == "Invoice.pdf"
     assert forms[0].parts["file"].content_type == "application/pdf"
 
 
 async def test_file_as_bytesio_is_sent_and_not_closed(
-    mock_api: Any, client: wa.WeglyClient
+    router: Router, mock_client: wa.WeglyClient
 ) -> None:
-    forms = capture_forms(mock_api)
+    forms = capture_forms(router)
     buffer = io.BytesIO(PNG)
-    await client.chats.send_image(CHAT_ID, buffer, filename="in-memory.png")
+    await mock_client.chats.send_image(CHAT_ID, buffer, filename="in-memory.png")
     assert not buffer.closed
     assert forms[0].parts["file"].data == PNG
     assert forms[0].parts["file"].content_type == "image/png"
@@ -413,13 +377,13 @@ async def test_file_as_bytesio_is_sent_and_not_closed(
 
 
 async def test_file_as_open_binary_file_is_sent_and_not_closed(
-    mock_api: Any, client: wa.WeglyClient, tmp_path: pathlib.Path
+    router: Router, mock_client: wa.WeglyClient, tmp_path: pathlib.Path
 ) -> None:
-    forms = capture_forms(mock_api)
+    forms = capture_forms(router)
     path = tmp_path / "scan.pdf"
     path.write_bytes(b"%PDF-1.7 scanned")
     with path.open("rb") as handle:
-        await client.chats.send_document(CHAT_ID, handle)
+        await mock_client.chats.send_document(CHAT_ID, handle)
         assert not handle.closed
     file_part = forms[0].parts["file"]
     assert file_part.data == b"%PDF-1.7 scanned"
@@ -427,9 +391,9 @@ async def test_file_as_open_binary_file_is_sent_and_not_closed(
     assert file_part.content_type == "application/pdf"
 
 
-async def test_file_as_async_iterable(mock_api: Any, client: wa.WeglyClient) -> None:
-    forms = capture_forms(mock_api)
-    await client.chats.send_audio(
+async def test_file_as_async_iterable(router: Router, mock_client: wa.WeglyClient) -> None:
+    forms = capture_forms(router)
+    await mock_client.chats.send_audio(
         CHAT_ID,
         chunks(b"OggS", b"-part-2", b"-part-3"),
         filename="voice.ogg",
@@ -443,35 +407,35 @@ async def test_file_as_async_iterable(mock_api: Any, client: wa.WeglyClient) -> 
 
 
 async def test_missing_path_raises_before_any_request(
-    mock_api: Any, client: wa.WeglyClient, tmp_path: pathlib.Path
+    router: Router, mock_client: wa.WeglyClient, tmp_path: pathlib.Path
 ) -> None:
     missing = tmp_path / "nope.png"
     with pytest.raises(FileNotFoundError):
-        await client.chats.send_image(CHAT_ID, missing)
+        await mock_client.chats.send_image(CHAT_ID, missing)
     with pytest.raises(FileNotFoundError):
-        await client.chats.send_image(CHAT_ID, str(missing))
-    assert mock_api.requests == {}
+        await mock_client.chats.send_image(CHAT_ID, str(missing))
+    assert router.requests == []
 
 
 async def test_text_mode_file_raises_type_error(
-    mock_api: Any, client: wa.WeglyClient, tmp_path: pathlib.Path
+    router: Router, mock_client: wa.WeglyClient, tmp_path: pathlib.Path
 ) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("hello")
     with path.open("r") as handle, pytest.raises(TypeError, match="binary"):
-        await client.chats.send_document(CHAT_ID, handle)
+        await mock_client.chats.send_document(CHAT_ID, handle)
     with pytest.raises(TypeError):
-        await client.chats.send_document(CHAT_ID, io.StringIO("hello"))
-    assert mock_api.requests == {}
+        await mock_client.chats.send_document(CHAT_ID, io.StringIO("hello"))
+    assert router.requests == []
 
 
 @pytest.mark.parametrize("bad", [123, None, 4.5, ["a"]])
 async def test_unsupported_file_type_raises_type_error(
-    mock_api: Any, client: wa.WeglyClient, bad: Any
+    router: Router, mock_client: wa.WeglyClient, bad: Any
 ) -> None:
     with pytest.raises(TypeError):
-        await client.chats.send_document(CHAT_ID, bad)
-    assert mock_api.requests == {}
+        await mock_client.chats.send_document(CHAT_ID, bad)
+    assert router.requests == []
 
 
 # --- validation before any request ---------------------------------------------------------
@@ -502,47 +466,49 @@ def _calls_with_chat_id(chat_id: Any) -> list[Callable[[wa.WeglyClient], Awaitab
 
 @pytest.mark.parametrize("chat_id", BAD_CHAT_IDS, ids=repr)
 async def test_bad_chat_id_never_reaches_the_network(
-    mock_api: Any, client: wa.WeglyClient, chat_id: Any
+    router: Router, mock_client: wa.WeglyClient, chat_id: Any
 ) -> None:
     for call in _calls_with_chat_id(chat_id):
         with pytest.raises((ValueError, TypeError), match="chat_id"):
-            await call(client)
+            await call(mock_client)
     with pytest.raises((ValueError, TypeError), match="chat_id"):
-        client.chats.timeline(chat_id)
-    assert mock_api.requests == {}
+        mock_client.chats.timeline(chat_id)
+    assert router.requests == []
 
 
 @pytest.mark.parametrize("body", ["", "   ", "\n\t "])
 async def test_empty_text_body_is_rejected(
-    mock_api: Any, client: wa.WeglyClient, body: str
+    router: Router, mock_client: wa.WeglyClient, body: str
 ) -> None:
     with pytest.raises(ValueError, match="body"):
-        await client.chats.send_text(CHAT_ID, body)
-    assert mock_api.requests == {}
+        await mock_client.chats.send_text(CHAT_ID, body)
+    assert router.requests == []
 
 
-async def test_non_str_text_body_is_rejected(mock_api: Any, client: wa.WeglyClient) -> None:
+async def test_non_str_text_body_is_rejected(router: Router, mock_client: wa.WeglyClient) -> None:
     with pytest.raises(TypeError, match="body"):
-        await client.chats.send_text(CHAT_ID, None)  # type: ignore[arg-type]
+        await mock_client.chats.send_text(CHAT_ID, None)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="body"):
-        await client.chats.send_text(CHAT_ID, b"bytes")  # type: ignore[arg-type]
-    assert mock_api.requests == {}
+        await mock_client.chats.send_text(CHAT_ID, b"bytes")  # type: ignore[arg-type]
+    assert router.requests == []
 
 
 @pytest.mark.parametrize("emoji", ["", " "])
-async def test_empty_emoji_is_rejected(mock_api: Any, client: wa.WeglyClient, emoji: str) -> None:
+async def test_empty_emoji_is_rejected(
+    router: Router, mock_client: wa.WeglyClient, emoji: str
+) -> None:
     with pytest.raises(ValueError, match="emoji"):
-        await client.chats.send_reaction(CHAT_ID, emoji, reference_wamid="wamid.1")
-    assert mock_api.requests == {}
+        await mock_client.chats.send_reaction(CHAT_ID, emoji, reference_wamid="wamid.1")
+    assert router.requests == []
 
 
 @pytest.mark.parametrize("wamid", ["", "  "])
 async def test_empty_reference_wamid_is_rejected(
-    mock_api: Any, client: wa.WeglyClient, wamid: str
+    router: Router, mock_client: wa.WeglyClient, wamid: str
 ) -> None:
     with pytest.raises(ValueError, match="reference_wamid"):
-        await client.chats.send_reaction(CHAT_ID, "👍", reference_wamid=wamid)
-    assert mock_api.requests == {}
+        await mock_client.chats.send_reaction(CHAT_ID, "👍", reference_wamid=wamid)
+    assert router.requests == []
 
 
 @pytest.mark.parametrize(
@@ -550,11 +516,11 @@ async def test_empty_reference_wamid_is_rejected(
     [("", "pt_BR", "name"), ("  ", "pt_BR", "name"), ("t", "", "language"), ("t", " ", "language")],
 )
 async def test_empty_template_name_or_language_is_rejected(
-    mock_api: Any, client: wa.WeglyClient, name: str, language: str, problem: str
+    router: Router, mock_client: wa.WeglyClient, name: str, language: str, problem: str
 ) -> None:
     with pytest.raises(ValueError, match=problem):
-        await client.chats.send_template(CHAT_ID, name=name, language=language)
-    assert mock_api.requests == {}
+        await mock_client.chats.send_template(CHAT_ID, name=name, language=language)
+    assert router.requests == []
 
 
 @pytest.mark.parametrize(
@@ -566,35 +532,35 @@ async def test_empty_template_name_or_language_is_rejected(
     ],
 )
 async def test_template_fields_must_be_template_field_objects(
-    mock_api: Any, client: wa.WeglyClient, fields: list[Any]
+    router: Router, mock_client: wa.WeglyClient, fields: list[Any]
 ) -> None:
     with pytest.raises(TypeError, match="TemplateField"):
-        await client.chats.send_template(CHAT_ID, name="t", language="en", fields=fields)
-    assert mock_api.requests == {}
+        await mock_client.chats.send_template(CHAT_ID, name="t", language="en", fields=fields)
+    assert router.requests == []
 
 
 # --- timeline query ------------------------------------------------------------------------
 
 
-def mock_timeline(mock_api: Any) -> None:
-    mock_api.get(TIMELINE_RE, payload={"total": 0, "records": []}, repeat=True)
+def mock_timeline(router: Router) -> None:
+    router.get(TIMELINE_ROUTE, json={"total": 0, "records": []}, repeat=True)
 
 
-def timeline_queries(mock_api: Any) -> list[dict[str, str]]:
+def timeline_queries(router: Router) -> list[dict[str, str]]:
     queries = []
-    for (method, url), calls in mock_api.requests.items():
-        assert method == "GET"
-        assert url.path == f"/integrations/external/chats/{CHAT_ID}/timeline"
-        queries.extend(dict(url.query) for _ in calls)
+    for call in router.requests:
+        assert call.method == "GET"
+        assert call.url == f"{API}/chats/{CHAT_ID}/timeline"
+        queries.append(dict(call.params))
     return queries
 
 
-async def test_timeline_default_query(mock_api: Any, client: wa.WeglyClient) -> None:
-    mock_timeline(mock_api)
-    pager = client.chats.timeline(CHAT_ID)
+async def test_timeline_default_query(router: Router, mock_client: wa.WeglyClient) -> None:
+    mock_timeline(router)
+    pager = mock_client.chats.timeline(CHAT_ID)
     assert isinstance(pager, wa.TimelinePager)
     assert await pager.to_list() == []
-    assert timeline_queries(mock_api) == [{"skip": "0", "take": "100", "order": "asc"}]
+    assert timeline_queries(router) == [{"skip": "0", "take": "100", "order": "asc"}]
 
 
 @pytest.mark.parametrize(
@@ -607,17 +573,19 @@ async def test_timeline_default_query(mock_api: Any, client: wa.WeglyClient) -> 
     ],
 )
 async def test_timeline_order_is_always_sent(
-    mock_api: Any, client: wa.WeglyClient, order: Any, expected: str
+    router: Router, mock_client: wa.WeglyClient, order: Any, expected: str
 ) -> None:
-    mock_timeline(mock_api)
-    await client.chats.timeline(CHAT_ID, order=order).to_list()
-    assert timeline_queries(mock_api) == [{"skip": "0", "take": "100", "order": expected}]
+    mock_timeline(router)
+    await mock_client.chats.timeline(CHAT_ID, order=order).to_list()
+    assert timeline_queries(router) == [{"skip": "0", "take": "100", "order": expected}]
 
 
-async def test_timeline_search_skip_take_are_sent(mock_api: Any, client: wa.WeglyClient) -> None:
-    mock_timeline(mock_api)
-    await client.chats.timeline(CHAT_ID, search="pedido 42", take=25, skip=10).to_list()
-    assert timeline_queries(mock_api) == [
+async def test_timeline_search_skip_take_are_sent(
+    router: Router, mock_client: wa.WeglyClient
+) -> None:
+    mock_timeline(router)
+    await mock_client.chats.timeline(CHAT_ID, search="pedido 42", take=25, skip=10).to_list()
+    assert timeline_queries(router) == [
         {"skip": "10", "take": "25", "order": "asc", "search": "pedido 42"}
     ]
 
@@ -637,14 +605,14 @@ async def test_timeline_search_skip_take_are_sent(mock_api: Any, client: wa.Wegl
     ],
 )
 async def test_bad_timeline_arguments_raise_at_call_time(
-    mock_api: Any,
-    client: wa.WeglyClient,
+    router: Router,
+    mock_client: wa.WeglyClient,
     kwargs: dict[str, Any],
     exc: type[Exception] | tuple[type[Exception], ...],
     word: str,
 ) -> None:
-    mock_timeline(mock_api)
+    mock_timeline(router)
     # No iteration at all: the call itself must raise.
     with pytest.raises(exc, match=word):
-        client.chats.timeline(CHAT_ID, **kwargs)
-    assert mock_api.requests == {}
+        mock_client.chats.timeline(CHAT_ID, **kwargs)
+    assert router.requests == []

@@ -1,4 +1,8 @@
-"""WeglyClient: configuration from arguments and environment, secrets, headers, lifecycle."""
+"""WeglyClient: configuration from arguments and environment, secrets, headers, lifecycle.
+
+What the client puts in a request is seen on a MockTransport (``router``); aioresponses
+(``mock_api``) is kept for the aiohttp session the client uses and for aiohttp's exceptions.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,17 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import API, BASE_URL, CHAT_ID, TOKEN
+from conftest import (
+    API,
+    BASE_URL,
+    CHAT_ID,
+    SEND_ROUTE,
+    TIMELINE_ROUTE,
+    TOKEN,
+    Router,
+    dropped_attempt,
+    timed_out_attempt,
+)
 from yarl import URL
 
 import wegly_async as wa
@@ -43,12 +57,12 @@ def session_spy(monkeypatch: pytest.MonkeyPatch) -> list[aiohttp.ClientSession]:
     return used
 
 
-def request_headers(mock_api: Any) -> list[Any]:
-    return [call.kwargs["headers"] for calls in mock_api.requests.values() for call in calls]
+def request_headers(router: Router) -> list[Any]:
+    return [call.headers for call in router.requests]
 
 
-def requested_urls(mock_api: Any) -> list[URL]:
-    return [url for (_, url), calls in mock_api.requests.items() for _ in calls]
+def requested_urls(router: Router) -> list[URL]:
+    return [URL(call.url).with_query(call.params) for call in router.requests]
 
 
 def _exception_texts(exc: BaseException) -> Iterator[str]:
@@ -72,31 +86,31 @@ def assert_no_token(exc: BaseException, token: str = TOKEN) -> None:
 # --- token ---------------------------------------------------------------------------------
 
 
-async def test_token_from_argument_is_sent(mock_api: Any) -> None:
-    mock_api.post(SEND_URL, payload=SENT)
-    async with wa.WeglyClient(TOKEN, base_url=BASE_URL) as client:
+async def test_token_from_argument_is_sent(router: Router) -> None:
+    router.post(SEND_ROUTE, json=SENT)
+    async with wa.WeglyClient(TOKEN, base_url=BASE_URL, transport=router.transport) as client:
         await client.chats.send_text(CHAT_ID, "hi")
-    (headers,) = request_headers(mock_api)
+    (headers,) = request_headers(router)
     assert headers["Authorization"] == f"Bearer {TOKEN}"
 
 
-async def test_token_from_environment(mock_api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_token_from_environment(router: Router, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEGLY_TOKEN", "env-token-123")
-    mock_api.post(SEND_URL, payload=SENT)
-    async with wa.WeglyClient(base_url=BASE_URL) as client:
+    router.post(SEND_ROUTE, json=SENT)
+    async with wa.WeglyClient(base_url=BASE_URL, transport=router.transport) as client:
         await client.chats.send_text(CHAT_ID, "hi")
-    (headers,) = request_headers(mock_api)
+    (headers,) = request_headers(router)
     assert headers["Authorization"] == "Bearer env-token-123"
 
 
 async def test_token_argument_wins_over_environment(
-    mock_api: Any, monkeypatch: pytest.MonkeyPatch
+    router: Router, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WEGLY_TOKEN", "env-token-123")
-    mock_api.post(SEND_URL, payload=SENT)
-    async with wa.WeglyClient(token=TOKEN, base_url=BASE_URL) as client:
+    router.post(SEND_ROUTE, json=SENT)
+    async with wa.WeglyClient(token=TOKEN, base_url=BASE_URL, transport=router.transport) as client:
         await client.chats.send_text(CHAT_ID, "hi")
-    (headers,) = request_headers(mock_api)
+    (headers,) = request_headers(router)
     assert headers["Authorization"] == f"Bearer {TOKEN}"
 
 
@@ -130,15 +144,13 @@ def test_malformed_token_from_environment_is_not_echoed(monkeypatch: pytest.Monk
 # --- base_url and origin -------------------------------------------------------------------
 
 
-async def test_base_url_from_environment(mock_api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_base_url_from_environment(router: Router, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEGLY_BASE_URL", "https://env.wegly.test")
-    mock_api.post(
-        f"https://env.wegly.test/integrations/external/chats/{CHAT_ID}/messages", payload=SENT
-    )
-    async with wa.WeglyClient(TOKEN) as client:
+    router.post(SEND_ROUTE, json=SENT)
+    async with wa.WeglyClient(TOKEN, transport=router.transport) as client:
         assert client.base_url == "https://env.wegly.test"
         await client.chats.send_text(CHAT_ID, "hi")
-    (url,) = requested_urls(mock_api)
+    (url,) = requested_urls(router)
     assert url.host == "env.wegly.test"
     assert url.scheme == "https"
 
@@ -154,11 +166,11 @@ def test_default_base_url() -> None:
     assert client.base_url == "https://api.wegly.com.br"
 
 
-async def test_base_url_trailing_slash_does_not_double(mock_api: Any) -> None:
-    mock_api.post(SEND_URL, payload=SENT)
-    async with wa.WeglyClient(TOKEN, base_url=BASE_URL + "/") as client:
+async def test_base_url_trailing_slash_does_not_double(router: Router) -> None:
+    router.post(SEND_ROUTE, json=SENT)
+    async with wa.WeglyClient(TOKEN, base_url=BASE_URL + "/", transport=router.transport) as client:
         await client.chats.send_text(CHAT_ID, "hi")
-    assert requested_urls(mock_api) == [URL(SEND_URL)]
+    assert requested_urls(router) == [URL(SEND_URL)]
 
 
 @pytest.mark.parametrize(
@@ -255,45 +267,47 @@ def test_origin_with_control_or_non_ascii_characters_is_rejected_up_front(origin
         wa.WeglyClient(TOKEN, base_url=BASE_URL, origin=origin)
 
 
-async def test_origin_argument_is_sent_as_header(mock_api: Any) -> None:
-    mock_api.post(SEND_URL, payload=SENT)
-    async with wa.WeglyClient(TOKEN, base_url=BASE_URL, origin="https://app.example.com") as c:
+async def test_origin_argument_is_sent_as_header(router: Router) -> None:
+    router.post(SEND_ROUTE, json=SENT)
+    async with wa.WeglyClient(
+        TOKEN, base_url=BASE_URL, origin="https://app.example.com", transport=router.transport
+    ) as c:
         assert c.origin == "https://app.example.com"
         await c.chats.send_text(CHAT_ID, "hi")
-    (headers,) = request_headers(mock_api)
+    (headers,) = request_headers(router)
     assert headers["Origin"] == "https://app.example.com"
 
 
 async def test_origin_from_environment_is_sent_as_header(
-    mock_api: Any, monkeypatch: pytest.MonkeyPatch
+    router: Router, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WEGLY_ORIGIN", "https://crm.example.com")
-    mock_api.get(f"{API}/chats/{CHAT_ID}/timeline?order=asc&skip=0&take=100", payload=EMPTY_PAGE)
-    async with wa.WeglyClient(TOKEN, base_url=BASE_URL) as client:
+    router.get(TIMELINE_ROUTE, json=EMPTY_PAGE)
+    async with wa.WeglyClient(TOKEN, base_url=BASE_URL, transport=router.transport) as client:
         await client.chats.timeline(CHAT_ID).to_list()
-    (headers,) = request_headers(mock_api)
+    (headers,) = request_headers(router)
     assert headers["Origin"] == "https://crm.example.com"
 
 
-async def test_no_origin_header_without_origin(mock_api: Any) -> None:
-    mock_api.post(SEND_URL, payload=SENT)
-    async with wa.WeglyClient(TOKEN, base_url=BASE_URL) as client:
+async def test_no_origin_header_without_origin(router: Router) -> None:
+    router.post(SEND_ROUTE, json=SENT)
+    async with wa.WeglyClient(TOKEN, base_url=BASE_URL, transport=router.transport) as client:
         assert client.origin is None
         await client.chats.send_text(CHAT_ID, "hi")
-    (headers,) = request_headers(mock_api)
+    (headers,) = request_headers(router)
     assert "Origin" not in headers
 
 
 # --- headers -------------------------------------------------------------------------------
 
 
-async def test_standard_headers_on_every_request(mock_api: Any) -> None:
-    mock_api.post(SEND_URL, payload=SENT)
-    mock_api.get(f"{API}/chats/{CHAT_ID}/timeline?order=asc&skip=0&take=100", payload=EMPTY_PAGE)
-    async with wa.WeglyClient(TOKEN, base_url=BASE_URL) as client:
+async def test_standard_headers_on_every_request(router: Router) -> None:
+    router.post(SEND_ROUTE, json=SENT)
+    router.get(TIMELINE_ROUTE, json=EMPTY_PAGE)
+    async with wa.WeglyClient(TOKEN, base_url=BASE_URL, transport=router.transport) as client:
         await client.chats.send_text(CHAT_ID, "hi")
         await client.chats.timeline(CHAT_ID).to_list()
-    all_headers = request_headers(mock_api)
+    all_headers = request_headers(router)
     assert len(all_headers) == 2
     for headers in all_headers:
         assert headers["Authorization"] == f"Bearer {TOKEN}"
@@ -328,17 +342,37 @@ async def test_token_not_in_repr_or_str() -> None:
 @pytest.mark.parametrize(
     "failure",
     [
-        {"status": 401, "payload": {"message": "invalid token"}},
-        {"status": 403, "payload": {"message": "domain not allowed"}},
-        {"status": 500, "body": "upstream failure"},
-        {"status": 200, "body": "not json"},
+        {"status": 401, "json": {"message": "invalid token"}},
+        {"status": 403, "json": {"message": "domain not allowed"}},
+        {"status": 500, "content": "upstream failure"},
+        {"status": 200, "content": "not json"},
+    ],
+    ids=["401", "403", "500", "invalid-200"],
+)
+async def test_token_not_in_any_status_error(router: Router, failure: dict[str, Any]) -> None:
+    router.post(SEND_ROUTE, repeat=True, **failure)
+    router.get(TIMELINE_ROUTE, repeat=True, **failure)
+    async with router.client(max_retries=0) as client:
+        with pytest.raises(wa.WeglyError) as send_info:
+            await client.chats.send_text(CHAT_ID, "hi")
+        with pytest.raises(wa.WeglyError) as read_info:
+            await client.chats.timeline(CHAT_ID).to_list()
+    assert_no_token(send_info.value)
+    assert_no_token(read_info.value)
+
+
+# aiohttp's own exceptions can hold the request, headers and all: the aiohttp transport
+# must keep them out of the chain (MockTransport's TransportErrors: test_mock_transport.py).
+@pytest.mark.parametrize(
+    "failure",
+    [
         {"exception": aiohttp.ServerDisconnectedError()},
         {"exception": TimeoutError()},
         {"exception": aiohttp.ClientConnectionError("Connection refused")},
     ],
-    ids=["401", "403", "500", "invalid-200", "disconnect", "timeout", "refused"],
+    ids=["disconnect", "timeout", "refused"],
 )
-async def test_token_not_in_any_error(mock_api: Any, failure: dict[str, Any]) -> None:
+async def test_token_not_in_any_connection_error(mock_api: Any, failure: dict[str, Any]) -> None:
     mock_api.post(SEND_URL, repeat=True, **failure)
     mock_api.get(
         f"{API}/chats/{CHAT_ID}/timeline?order=asc&skip=0&take=100", repeat=True, **failure
@@ -352,15 +386,16 @@ async def test_token_not_in_any_error(mock_api: Any, failure: dict[str, Any]) ->
     assert_no_token(read_info.value)
 
 
-async def test_token_not_in_any_log_record(mock_api: Any, caplog: pytest.LogCaptureFixture) -> None:
+async def test_token_not_in_any_log_record(
+    router: Router, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
-    timeline = f"{API}/chats/{CHAT_ID}/timeline?order=asc&skip=0&take=100"
-    mock_api.get(timeline, status=503, payload={"message": "busy"})
-    mock_api.get(timeline, exception=aiohttp.ServerDisconnectedError())
-    mock_api.get(timeline, exception=TimeoutError())
-    mock_api.get(timeline, status=500, payload={"message": "still failing"})
-    mock_api.post(SEND_URL, exception=TimeoutError())
-    async with wa.WeglyClient(TOKEN, base_url=BASE_URL, origin="https://a.example") as client:
+    router.get(TIMELINE_ROUTE, 503, json={"message": "busy"})
+    router.get(TIMELINE_ROUTE, raises=dropped_attempt())
+    router.get(TIMELINE_ROUTE, raises=timed_out_attempt())
+    router.get(TIMELINE_ROUTE, 500, json={"message": "still failing"})
+    router.post(SEND_ROUTE, raises=timed_out_attempt())
+    async with router.client(origin="https://a.example") as client:
         instant_retries(client)
         with pytest.raises(wa.InternalServerError):
             await client.chats.timeline(CHAT_ID).to_list()
@@ -457,14 +492,14 @@ async def test_closed_client_raises_runtime_error() -> None:
         await client.chats.timeline(CHAT_ID).to_list()
 
 
-async def test_client_is_closed_after_async_with(mock_api: Any) -> None:
-    mock_api.post(SEND_URL, payload=SENT, repeat=True)
-    async with wa.WeglyClient(TOKEN, base_url=BASE_URL) as client:
+async def test_client_is_closed_after_async_with(router: Router) -> None:
+    router.post(SEND_ROUTE, json=SENT, repeat=True)
+    async with wa.WeglyClient(TOKEN, base_url=BASE_URL, transport=router.transport) as client:
         await client.chats.send_text(CHAT_ID, "hi")
     assert client.closed
     with pytest.raises(RuntimeError):
         await client.chats.send_text(CHAT_ID, "again")
-    assert len(requested_urls(mock_api)) == 1
+    assert len(requested_urls(router)) == 1
 
 
 async def test_closed_client_with_caller_session_raises_runtime_error() -> None:

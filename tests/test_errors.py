@@ -1,25 +1,24 @@
-"""Error mapping: status -> class, the server's message, bad 2xx bodies, the hierarchy."""
+"""Error mapping: status -> class, the server's message, bad 2xx bodies, the hierarchy.
+
+Answers come from a MockTransport (``router``): the mapping is the pipeline's, whatever
+the transport.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import API, BASE_URL, CHAT_ID, TOKEN
+from conftest import CHAT_ID, SEND_ROUTE, TIMELINE_ROUTE, Router
 
 import wegly_async as wa
 
-SEND_URL = f"{API}/chats/{CHAT_ID}/messages"
-TIMELINE_URL = f"{API}/chats/{CHAT_ID}/timeline?order=asc&skip=0&take=100"
-
 
 @pytest.fixture
-async def client0(mock_api: Any) -> AsyncIterator[wa.WeglyClient]:
+def client0(router: Router) -> wa.WeglyClient:
     """A client that never retries, so each error comes from exactly one answer."""
-    async with wa.WeglyClient(TOKEN, base_url=BASE_URL, max_retries=0) as c:
-        yield c
+    return router.client(max_retries=0)
 
 
 async def _send_error(client: wa.WeglyClient) -> wa.WeglyError:
@@ -47,9 +46,9 @@ async def _send_error(client: wa.WeglyClient) -> wa.WeglyError:
     ],
 )
 async def test_status_maps_to_its_error_class(
-    mock_api: Any, client0: wa.WeglyClient, status: int, cls: type[wa.APIStatusError]
+    router: Router, client0: wa.WeglyClient, status: int, cls: type[wa.APIStatusError]
 ) -> None:
-    mock_api.post(SEND_URL, status=status, payload={"message": f"boom {status}"})
+    router.post(SEND_ROUTE, status, json={"message": f"boom {status}"})
     error = await _send_error(client0)
     assert type(error) is cls
     assert isinstance(error, wa.APIStatusError)
@@ -62,17 +61,17 @@ async def test_status_maps_to_its_error_class(
 
 @pytest.mark.parametrize("status", [402, 405, 418, 451])
 async def test_unlisted_4xx_status_is_a_plain_status_error(
-    mock_api: Any, client0: wa.WeglyClient, status: int
+    router: Router, client0: wa.WeglyClient, status: int
 ) -> None:
-    mock_api.post(SEND_URL, status=status, payload={"message": "teapot"})
+    router.post(SEND_ROUTE, status, json={"message": "teapot"})
     error = await _send_error(client0)
     assert type(error) is wa.APIStatusError
     assert error.status_code == status
     assert "teapot" in str(error)
 
 
-async def test_status_error_on_a_timeline_read(mock_api: Any, client0: wa.WeglyClient) -> None:
-    mock_api.get(TIMELINE_URL, status=404, payload={"message": "chat not found"})
+async def test_status_error_on_a_timeline_read(router: Router, client0: wa.WeglyClient) -> None:
+    router.get(TIMELINE_ROUTE, 404, json={"message": "chat not found"})
     with pytest.raises(wa.NotFoundError) as info:
         await client0.chats.timeline(CHAT_ID).to_list()
     assert info.value.status_code == 404
@@ -114,9 +113,9 @@ def test_every_status_class_is_an_api_status_error(cls: type[Exception]) -> None
     ],
 )
 async def test_message_comes_from_the_json_error_body(
-    mock_api: Any, client0: wa.WeglyClient, body: dict[str, Any], expected: str
+    router: Router, client0: wa.WeglyClient, body: dict[str, Any], expected: str
 ) -> None:
-    mock_api.post(SEND_URL, status=400, payload=body)
+    router.post(SEND_ROUTE, 400, json=body)
     error = await _send_error(client0)
     assert isinstance(error, wa.BadRequestError)
     assert error.message == expected
@@ -124,10 +123,10 @@ async def test_message_comes_from_the_json_error_body(
     assert error.body == body
 
 
-async def test_list_of_messages_keeps_every_message(mock_api: Any, client0: wa.WeglyClient) -> None:
-    mock_api.post(
-        SEND_URL, status=422, payload={"message": ["body must be a string", "type is invalid"]}
-    )
+async def test_list_of_messages_keeps_every_message(
+    router: Router, client0: wa.WeglyClient
+) -> None:
+    router.post(SEND_ROUTE, 422, json={"message": ["body must be a string", "type is invalid"]})
     error = await _send_error(client0)
     assert isinstance(error, wa.UnprocessableEntityError)
     assert "body must be a string" in error.message
@@ -137,10 +136,13 @@ async def test_list_of_messages_keeps_every_message(mock_api: Any, client0: wa.W
 
 
 async def test_non_json_error_body_keeps_the_raw_text(
-    mock_api: Any, client0: wa.WeglyClient
+    router: Router, client0: wa.WeglyClient
 ) -> None:
-    mock_api.post(
-        SEND_URL, status=502, body="<html>Bad Gateway from nginx</html>", content_type="text/html"
+    router.post(
+        SEND_ROUTE,
+        502,
+        content="<html>Bad Gateway from nginx</html>",
+        headers={"Content-Type": "text/html"},
     )
     error = await _send_error(client0)
     assert isinstance(error, wa.InternalServerError)
@@ -151,10 +153,10 @@ async def test_non_json_error_body_keeps_the_raw_text(
 
 
 async def test_status_error_exposes_parsed_body_and_headers(
-    mock_api: Any, client0: wa.WeglyClient
+    router: Router, client0: wa.WeglyClient
 ) -> None:
     payload = {"message": "no such chat", "code": "CHAT_NOT_FOUND", "extra": [1, 2]}
-    mock_api.post(SEND_URL, status=404, payload=payload, headers={"X-Request-Id": "req-42"})
+    router.post(SEND_ROUTE, 404, json=payload, headers={"X-Request-Id": "req-42"})
     error = await _send_error(client0)
     assert isinstance(error, wa.NotFoundError)
     assert error.body == payload
@@ -163,10 +165,10 @@ async def test_status_error_exposes_parsed_body_and_headers(
     assert error.headers["x-request-id"] == "req-42"
 
 
-async def test_rate_limit_error_carries_retry_after(mock_api: Any, client0: wa.WeglyClient) -> None:
-    mock_api.post(
-        SEND_URL, status=429, payload={"message": "slow down"}, headers={"Retry-After": "7"}
-    )
+async def test_rate_limit_error_carries_retry_after(
+    router: Router, client0: wa.WeglyClient
+) -> None:
+    router.post(SEND_ROUTE, 429, json={"message": "slow down"}, headers={"Retry-After": "7"})
     error = await _send_error(client0)
     assert isinstance(error, wa.RateLimitError)
     assert error.retry_after == 7.0
@@ -194,9 +196,9 @@ async def test_rate_limit_error_carries_retry_after(mock_api: Any, client0: wa.W
     ],
 )
 async def test_bad_send_success_body_raises_invalid_response(
-    mock_api: Any, client0: wa.WeglyClient, body: str
+    router: Router, client0: wa.WeglyClient, body: str
 ) -> None:
-    mock_api.post(SEND_URL, status=201, body=body)
+    router.post(SEND_ROUTE, 201, content=body)
     error = await _send_error(client0)
     assert type(error) is wa.InvalidResponseError
     assert not isinstance(error, json.JSONDecodeError | KeyError | TypeError)
@@ -215,9 +217,9 @@ async def test_bad_send_success_body_raises_invalid_response(
     ],
 )
 async def test_bad_timeline_success_body_raises_invalid_response(
-    mock_api: Any, client0: wa.WeglyClient, body: str
+    router: Router, client0: wa.WeglyClient, body: str
 ) -> None:
-    mock_api.get(TIMELINE_URL, status=200, body=body)
+    router.get(TIMELINE_ROUTE, 200, content=body)
     with pytest.raises(wa.InvalidResponseError) as info:
         await client0.chats.timeline(CHAT_ID).to_list()
     message = str(info.value)
@@ -253,18 +255,18 @@ async def test_bad_timeline_success_body_raises_invalid_response(
     ],
 )
 async def test_undecodable_records_raise_invalid_response(
-    mock_api: Any, client0: wa.WeglyClient, record: str
+    router: Router, client0: wa.WeglyClient, record: str
 ) -> None:
     body = f'{{"total": 1, "records": [{record}]}}'
-    mock_api.post(SEND_URL, status=200, body=body)
+    router.post(SEND_ROUTE, 200, content=body)
     with pytest.raises(wa.InvalidResponseError) as info:
         await client0.chats.send_text(CHAT_ID, "hello")
     assert "200" in str(info.value)
 
 
-async def test_invalid_response_snippet_is_bounded(mock_api: Any, client0: wa.WeglyClient) -> None:
+async def test_invalid_response_snippet_is_bounded(router: Router, client0: wa.WeglyClient) -> None:
     body = "<html>" + "x" * 5000 + "</html>"
-    mock_api.post(SEND_URL, status=200, body=body)
+    router.post(SEND_ROUTE, 200, content=body)
     error = await _send_error(client0)
     assert isinstance(error, wa.InvalidResponseError)
     assert "<html>xxxx" in str(error)
