@@ -110,6 +110,10 @@ class APIRequest:
     options: RequestOptions = attrs.field(factory=lambda: RequestOptions())
 
 
+def _json(raw: RawResponse[Any]) -> Any:
+    return raw.json()
+
+
 @attrs.frozen
 class RawResponse(Generic[T]):
     """A success answer as the server sent it; ``parse()`` returns the endpoint's typed result."""
@@ -120,7 +124,7 @@ class RawResponse(Generic[T]):
     method: str
     url: str
     _parser: Callable[[RawResponse[Any]], T] = attrs.field(
-        alias="parser", repr=False, eq=False, default=lambda raw: raw.json()
+        alias="parser", repr=False, eq=False, default=_json
     )
 
     def parse(self) -> T:
@@ -130,10 +134,6 @@ class RawResponse(Generic[T]):
     def json(self) -> Any:
         """Return the body as JSON, or None when it is empty."""
         return decode_json(self.content) if self.content.strip() else None
-
-
-def _json(raw: RawResponse[Any]) -> Any:
-    return raw.json()
 
 
 @attrs.frozen
@@ -227,9 +227,7 @@ class Pipeline:
                 if 200 <= status < 300:
                     if response.oversized:
                         raise _too_large(status, method, url, request.idempotent, self)
-                    headers = response.headers
-                    if not isinstance(headers, CIMultiDictProxy):
-                        headers = CIMultiDictProxy(CIMultiDict(headers))
+                    headers = _case_insensitive(response.headers)
                     return RawResponse(
                         status, headers, response.content, method, url, parser or _json
                     )
@@ -339,20 +337,25 @@ def _connection_error(
     return cls(message, method=method, url=url)
 
 
+def _case_insensitive(headers: Mapping[str, str]) -> CIMultiDictProxy[str]:
+    """Return ``headers`` readable regardless of case (a transport may give a plain dict)."""
+    if isinstance(headers, CIMultiDictProxy):
+        return headers
+    return CIMultiDictProxy(CIMultiDict(headers))
+
+
 def _status_error(
     response: TransportResponse, method: str, url: str, secret: str
 ) -> APIStatusError:
     # A server may echo the Authorization header in its error text: it is redacted before
     # the body is parsed, so neither the message nor ``body`` carries the token.
     text = redact(response.content.decode("utf-8", errors="replace"), secret)
-    status, headers = response.status_code, response.headers
+    status, headers = response.status_code, _case_insensitive(response.headers)
     try:
         body: Any = decode_json(text.encode())
     except ValueError:
         body = text
     cls = status_error_class(status)
-    if not isinstance(headers, CIMultiDictProxy):
-        headers = CIMultiDictProxy(CIMultiDict(headers))
     return cls(
         server_message(body, text),
         status_code=status,
