@@ -17,7 +17,8 @@
     │   ├── RateLimitError              429
     │   └── InternalServerError         >= 500
     ├── InvalidResponseError            a 2xx answer we could not understand
-    └── TimelineChangedError            a timeline changed in a way paging cannot follow
+    ├── TimelineChangedError            a timeline changed in a way paging cannot follow
+    └── ExportLockedError               another export is writing the same chat's files
 
 Caller mistakes are not in this tree: they raise ``ValueError`` or ``TypeError``
 before any request is made. Nor is ``DecodeError``, the internal, HTTP-free error of
@@ -38,6 +39,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "ExportLockedError",
     "InternalServerError",
     "InvalidResponseError",
     "NotFoundError",
@@ -198,6 +200,10 @@ class TimelineChangedError(WeglyError):
         self.message = message
         self.chat_id = chat_id
         self.offset = offset
+
+
+class ExportLockedError(WeglyError):
+    """Raise when another export, in this process or another, is writing the same chat."""
 
 
 _ERRORS_BY_STATUS: dict[int, type[APIStatusError]] = {
