@@ -878,8 +878,13 @@ async def test_a_checkpoint_from_another_format_or_order_is_refused_before_any_r
     before = (tmp_path / f"{chats[stale_chat]}.jsonl").read_bytes()
     emu.requests.clear()
 
-    with pytest.raises(ValueError, match=chats[stale_chat]):
+    with pytest.raises(ValueError, match=chats[stale_chat]) as caught:
         await export(client, chats, tmp_path, take=50, **kwargs)
+    # It names the file that export wrote, the one to delete, not the one asked for now.
+    assert str(caught.value).endswith(
+        f"delete {tmp_path / '.checkpoints' / f'{chats[stale_chat]}.json'} and "
+        f"{tmp_path / f'{chats[stale_chat]}.jsonl'} to start again"
+    )
     assert gets(emu) == []
     assert (tmp_path / f"{chats[stale_chat]}.jsonl").read_bytes() == before
     assert not (tmp_path / f"{chats[stale_chat]}.csv").exists()

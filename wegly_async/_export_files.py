@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import fcntl
 import hashlib
 import io
@@ -268,10 +269,7 @@ class ChatFile:
         raw = self._read_checkpoint()
         for path in (self.path, self.lock_path):
             if _is_link(path):
-                raise CheckpointError(
-                    f"chat {self.chat_id}: {path} is a symbolic link, and the export writes "
-                    "through no link: remove it"
-                )
+                raise self._link(path)
         if raw is None:
             self._refuse_foreign_data()
             return _Found(None, Checkpoint(), hashlib.sha256())
@@ -296,6 +294,12 @@ class ChatFile:
             )
         return _Found(raw, state, data)
 
+    def _link(self, path: Path) -> CheckpointError:
+        return CheckpointError(
+            f"chat {self.chat_id}: {path} is a symbolic link, and the export reads and writes "
+            "through no link: remove it"
+        )
+
     def _broken(self, reason: str) -> CheckpointError:
         return CheckpointError(
             f"chat {self.chat_id}: cannot resume from {self.checkpoint_path}: {reason}; "
@@ -308,7 +312,9 @@ class ChatFile:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise self._broken(f"it cannot be opened ({exc.strerror}; a link is refused)") from None
+            if exc.errno == errno.ELOOP:
+                raise self._link(self.checkpoint_path) from None
+            raise self._broken(f"it cannot be opened ({exc.strerror})") from None
         with os.fdopen(fd, "rb") as handle:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise self._broken("it is not a regular file")
