@@ -158,7 +158,9 @@ def test_demo_progress_on_a_pipe_is_plain_lines(tmp_path: Path) -> None:
     progress = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(progress) == 2, result.stderr
     for line in progress:
-        assert re.fullmatch(rf"chat {UUID}: ok, [\d,]+ events in .+\.jsonl", line), line
+        assert re.fullmatch(
+            rf"chat {UUID}: ok, [\d,]+ events in .+\.jsonl \([12]/2 chats done\)", line
+        ), line
     assert "events/s" in result.stdout
 
 

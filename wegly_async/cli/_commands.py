@@ -1,4 +1,4 @@
-"""The commands: export, send, emulator (demo lives in ``_demo``)."""
+"""The commands: send, emulator (export lives in ``_export``, demo in ``_demo``)."""
 
 from __future__ import annotations
 
@@ -10,49 +10,16 @@ import sys
 
 from .._client import WeglyClient
 from .._errors import WeglyError
-from .._validation import check_chat_id, check_int
-from ..export import export_timelines
+from .._validation import check_int
 from ..types.chats import SendResult, TemplateField
 from ._exits import EXIT_FAILED, EXIT_OK, UsageError, describe_error, usage_errors
-from ._progress import progress_reporter
 
-__all__ = ["run_emulator", "run_export", "run_send"]
+__all__ = ["run_emulator", "run_send"]
 
 
 def _make_client(args: argparse.Namespace) -> WeglyClient:
     with usage_errors():
         return WeglyClient(args.token, base_url=args.base_url, origin=args.origin)
-
-
-async def run_export(args: argparse.Namespace) -> int:
-    """Export the timelines named on the command line; 1 if any chat failed."""
-    with usage_errors():
-        chat_ids = [check_chat_id(chat_id, "CHAT_ID") for chat_id in args.chat_ids]
-    client = _make_client(args)
-    with progress_reporter(not args.no_progress) as progress:
-        async with client:
-            with usage_errors():
-                result = await export_timelines(
-                    client,
-                    chat_ids,
-                    args.out,
-                    format=args.format,
-                    order=args.order,
-                    take=args.take,
-                    concurrency=args.concurrency,
-                    fsync=args.fsync,
-                    progress=progress,
-                )
-    for chat in result.failed:
-        assert chat.error is not None
-        print(f"chat {chat.chat_id}: {describe_error(chat.error)}", file=sys.stderr)
-    rate = result.written / result.seconds if result.seconds else 0.0
-    done = len(result.chats) - len(result.failed)
-    print(
-        f"exported {result.written:,} new events from {done}/{len(result.chats)} chats "
-        f"into {args.out} in {result.seconds:.2f}s ({rate:,.0f} events/s)"
-    )
-    return EXIT_OK if result.ok else EXIT_FAILED
 
 
 def _parse_field(spec: str) -> TemplateField:
