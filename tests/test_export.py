@@ -24,10 +24,11 @@ import pytest
 from export_oracles import expected_csv_row
 
 import wegly_async as wa
-from wegly_async._constants import EXPORT_FORMATS
+from wegly_async._constants import CSV_FORMULA_MODES, EXPORT_FORMATS
 from wegly_async.export import (
     CSV_COLUMNS,
     ChatExport,
+    CsvFormulas,
     ExportFormat,
     ExportResult,
     export_timelines,
@@ -934,6 +935,10 @@ async def test_bad_arguments_are_refused_before_any_request(
 
 def test_the_formats_the_cli_offers_are_the_export_format_type() -> None:
     assert get_args(ExportFormat) == EXPORT_FORMATS
+
+
+def test_the_csv_formula_modes_the_cli_offers_are_the_csv_formulas_type() -> None:
+    assert get_args(CsvFormulas) == CSV_FORMULA_MODES
 
 
 # --- progress and concurrency ------------------------------------------------------------

@@ -12,11 +12,9 @@ what to do, rather than resumed into a gap or a duplicate.
 from __future__ import annotations
 
 import contextlib
-import csv
 import errno
 import fcntl
 import hashlib
-import io
 import os
 import stat
 from collections.abc import Iterable
@@ -26,39 +24,20 @@ from typing import Any, BinaryIO
 import attrs
 import orjson
 
-from ._constants import CURSOR_IDS
+from ._constants import CSV_FORMULA_MODES, CURSOR_IDS, EXPORT_FORMATS
+from ._enums import Order
 from ._errors import ExportLockedError
+from ._export_csv import CSV_COLUMNS, csv_lines, csv_row
 from ._walker import TimelineCursor
 
 __all__ = [
     "CHECKPOINT_DIR",
-    "CSV_COLUMNS",
     "ChatFile",
     "Checkpoint",
     "CheckpointError",
     "ExportSettings",
     "UnwritableRecordError",
 ]
-
-CSV_COLUMNS = (
-    "event_id",
-    "event_type",
-    "event_at",
-    "message_id",
-    "type",
-    "origin",
-    "from_me",
-    "status",
-    "body_text",
-    "media_url",
-    "media_mime_type",
-    "media_file_name",
-    "call_status",
-    "call_direction",
-    "call_duration_ms",
-    "quoted_message_id",
-    "reaction_count",
-)
 
 CHECKPOINT_DIR = ".checkpoints"
 _VERSION = 3
@@ -70,7 +49,6 @@ _MAX_NUMBER = 2**53 - 1  # what every JSON reader keeps exact
 _MAX_CHECKPOINT_BYTES = 1 << 20  # a real one is a few KiB: CURSOR_IDS ids at most
 _CHUNK = 1 << 20
 _BOM = "\ufeff".encode()
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -191,13 +169,15 @@ def _parse(raw: bytes) -> tuple[dict[str, Any], ExportSettings, Checkpoint]:
         )
     data = _fields_of(data, _FIELDS, "the checkpoint")
     _string(data, "check")
-    fmt = _string(data, "format", ("jsonl", "csv"))
+    fmt = _string(data, "format", EXPORT_FORMATS)
     csv_formulas, csv_bom = data["csv_formulas"], data["csv_bom"]
-    if fmt == "csv" and not (csv_formulas in ("neutralize", "raw") and type(csv_bom) is bool):
+    if fmt == "csv" and not (csv_formulas in CSV_FORMULA_MODES and type(csv_bom) is bool):
         raise _Malformed("csv_formulas and csv_bom are not a CSV export's")
     if fmt == "jsonl" and (csv_formulas, csv_bom) != (None, None):
         raise _Malformed("csv_formulas and csv_bom must be null for a JSONL export")
-    settings = ExportSettings(fmt, _string(data, "order", ("asc", "desc")), csv_formulas, csv_bom)
+    settings = ExportSettings(
+        fmt, _string(data, "order", [order.value for order in Order]), csv_formulas, csv_bom
+    )
     state = Checkpoint(size=_number(data, "size"), events=_number(data, "events"))
     if data["cursor"] is not None:
         raw_cursor = _fields_of(data["cursor"], _CURSOR_FIELDS, "the cursor")
@@ -389,7 +369,7 @@ class ChatFile:
         handle.truncate(self.state.size)
         handle.seek(self.state.size)
         if self.state.size == 0 and self._settings.format == "csv":
-            self._write((_BOM if self._settings.csv_bom else b"") + _csv_lines([list(CSV_COLUMNS)]))
+            self._write((_BOM if self._settings.csv_bom else b"") + csv_lines([list(CSV_COLUMNS)]))
         self._write_checkpoint()
 
     def commit(self, records: list[dict[str, Any]], cursor: TimelineCursor | None) -> None:
@@ -400,7 +380,7 @@ class ChatFile:
                     data = b"".join(orjson.dumps(record) + b"\n" for record in records)
                 else:
                     neutralize = self._settings.csv_formulas == "neutralize"
-                    data = _csv_lines(_csv_row(record, neutralize) for record in records)
+                    data = csv_lines(csv_row(record, neutralize) for record in records)
             except (orjson.JSONEncodeError, RecursionError) as exc:
                 raise UnwritableRecordError(_failing_id(records), str(exc)) from exc
             self._write(data)
@@ -449,56 +429,3 @@ def _failing_id(records: list[dict[str, Any]]) -> str:
         except (orjson.JSONEncodeError, RecursionError):
             return str(record.get("id"))
     return "?"
-
-
-def _csv_lines(rows: Iterable[list[Any]]) -> bytes:
-    buffer = io.StringIO()
-    # RFC 4180's CRLF: with "\n" alone, csv leaves a field holding a bare "\r" unquoted.
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-    return buffer.getvalue().encode("utf-8")
-
-
-def _csv_value(value: Any, neutralize: bool) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return orjson.dumps(value).decode()
-    if neutralize and isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        # A spreadsheet runs a cell like =HYPERLINK(...) or +cmd|...; ' makes it text.
-        return "'" + value
-    return value
-
-
-def _sub(record: Any, key: str) -> dict[str, Any]:
-    value = record.get(key) if isinstance(record, dict) else None
-    return value if isinstance(value, dict) else {}
-
-
-def _csv_row(record: dict[str, Any], neutralize: bool) -> list[Any]:
-    message = _sub(record, "message")
-    media = _sub(message, "media")
-    call = _sub(message, "call")
-    quoted = _sub(message, "quoted_message")
-    reactions = message.get("reactions")
-    row = [
-        record.get("id"),
-        record.get("event_type"),
-        record.get("event_at"),
-        message.get("id"),
-        message.get("type"),
-        message.get("origin"),
-        message.get("from_me"),
-        message.get("status"),
-        message.get("body_text"),
-        media.get("url"),
-        media.get("mime_type"),
-        media.get("file_name"),
-        call.get("status"),
-        call.get("direction"),
-        call.get("duration_ms"),
-        quoted.get("id"),
-        len(reactions) if isinstance(reactions, list) else 0,
-    ]
-    return [_csv_value(value, neutralize) for value in row]

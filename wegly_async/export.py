@@ -39,9 +39,9 @@ from ._constants import (
 )
 from ._enums import Order
 from ._errors import ExportLockedError, InvalidResponseError, WeglyError
+from ._export_csv import CSV_COLUMNS
 from ._export_files import (
     CHECKPOINT_DIR,
-    CSV_COLUMNS,
     ChatFile,
     CheckpointError,
     ExportSettings,
