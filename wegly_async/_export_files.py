@@ -19,7 +19,7 @@ import os
 import stat
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import attrs
 import orjson
@@ -29,6 +29,9 @@ from ._enums import Order
 from ._errors import ExportLockedError
 from ._export_csv import CSV_COLUMNS, csv_lines, csv_row
 from ._walker import TimelineCursor
+
+if TYPE_CHECKING:
+    from _hashlib import HASH
 
 __all__ = [
     "CHECKPOINT_DIR",
@@ -120,7 +123,7 @@ class Checkpoint:
         }
 
 
-def _seal(fields: dict[str, Any], data: Any) -> str:
+def _seal(fields: dict[str, Any], data: HASH) -> str:
     """Return the SHA-256 binding a checkpoint's fields to the hash of the data they cover."""
     body = {key: value for key, value in fields.items() if key != "check"}
     return hashlib.sha256(
@@ -149,7 +152,8 @@ def _string(data: dict[str, Any], key: str, allowed: Iterable[str] | None = None
 
 def _fields_of(data: Any, expected: frozenset[str], what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise _Malformed(f"{what} must be a JSON object, not {type(data).__name__}")
+        kind = {list: "an array", type(None): "null"}.get(type(data), type(data).__name__)
+        raise _Malformed(f"{what} must be a JSON object, not {kind}")
     if set(data) != expected:
         raise _Malformed(f"{what} has the fields {sorted(data)}, not {sorted(expected)}")
     return data
@@ -203,7 +207,7 @@ class _Found:
 
     raw: bytes | None
     state: Checkpoint
-    data: Any  # the SHA-256 of the data file up to state.size
+    data: HASH  # the SHA-256 of the data file up to state.size
 
 
 def _is_link(path: Path) -> bool:
@@ -315,7 +319,7 @@ class ChatFile:
                 "(it has no checkpoint); remove it or pick another output directory"
             )
 
-    def _hash_data(self, size: int) -> Any:
+    def _hash_data(self, size: int) -> HASH:
         try:
             fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | _NOFOLLOW)
         except OSError as exc:

@@ -147,6 +147,7 @@ async def export_timelines(
             acceptable, or a chat's files cannot be resumed: a checkpoint made with other
             settings or that does not match its data file, a data file no export wrote, a
             symbolic link where a file should be. The message says what to do.
+        TypeError: an argument has the wrong type (``take="50"``, ``csv_bom="yes"``).
     """
     ids = list(dict.fromkeys(check_chat_id(chat_id) for chat_id in _as_list(chat_ids)))
     if format not in EXPORT_FORMATS:
