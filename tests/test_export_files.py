@@ -306,6 +306,38 @@ async def test_a_checkpoint_folder_planted_as_a_link_is_refused(
     assert list(elsewhere.iterdir()) == []
 
 
+async def test_a_checkpoint_folder_swapped_for_a_link_mid_run_is_not_followed(
+    emu: WeglyEmulator, client: wa.WeglyClient, tmp_path: Path
+) -> None:
+    chat_id = emu.create_chat(events=200, seed=314)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    folder, moved = out / ".checkpoints", out / ".checkpoints-moved"
+
+    class SwapAfterTwoPages:
+        pages = 0
+
+        def chat_started(self, chat_id: str, *, events: int, total: int) -> None:
+            pass
+
+        def chat_advanced(self, chat_id: str, *, written: int, events: int, total: int) -> None:
+            self.pages += 1
+            if self.pages == 2:
+                folder.rename(moved)
+                folder.symlink_to(elsewhere)
+
+        def chat_finished(self, result: ChatExport) -> None:
+            pass
+
+    result = await export(client, [chat_id], out, take=25, progress=SwapAfterTwoPages())
+    assert result.ok, result.chats[0].error
+    assert list(elsewhere.iterdir()) == []
+    # Every later checkpoint went to the folder the export opened, wherever it was moved.
+    saved = json.loads((moved / f"{chat_id}.json").read_bytes())
+    assert saved["events"] == 200
+
+
 async def test_temporary_checkpoints_planted_as_links_before_and_during_a_run_are_not_followed(
     emu: WeglyEmulator, client: wa.WeglyClient, tmp_path: Path, victim: Path
 ) -> None:

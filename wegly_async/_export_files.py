@@ -40,6 +40,7 @@ __all__ = [
     "CheckpointError",
     "ExportSettings",
     "UnwritableRecordError",
+    "open_folder",
 ]
 
 CHECKPOINT_DIR = ".checkpoints"
@@ -210,11 +211,17 @@ class _Found:
     data: HASH  # the SHA-256 of the data file up to state.size
 
 
-def _is_link(path: Path) -> bool:
+def _is_link(path: Path, folder: int | None = None) -> bool:
     try:
-        return stat.S_ISLNK(path.lstat().st_mode)
+        info = os.stat(path if folder is None else path.name, dir_fd=folder, follow_symlinks=False)
     except FileNotFoundError:
         return False
+    return stat.S_ISLNK(info.st_mode)
+
+
+def open_folder(path: Path) -> int:
+    """Open the checkpoint folder once, so a folder swapped for a link later is not followed."""
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW)
 
 
 class ChatFile:
@@ -234,6 +241,8 @@ class ChatFile:
         self.state = Checkpoint()
         self._data = hashlib.sha256()
         self._found: _Found | None = None  # what check() found, so load() need not read again
+        # The checkpoint folder, opened once: its files are reached through it, not by path.
+        self.folder: int | None = None
 
     @property
     def events(self) -> int:
@@ -251,9 +260,10 @@ class ChatFile:
 
     def _inspect(self) -> _Found:
         raw = self._read_checkpoint()
-        for path in (self.path, self.lock_path):
-            if _is_link(path):
-                raise self._link(path)
+        if _is_link(self.path):
+            raise self._link(self.path)
+        if _is_link(self.lock_path, self.folder):
+            raise self._link(self.lock_path)
         if raw is None:
             self._refuse_foreign_data()
             return _Found(None, Checkpoint(), hashlib.sha256())
@@ -292,7 +302,7 @@ class ChatFile:
 
     def _read_checkpoint(self) -> bytes | None:
         try:
-            fd = os.open(self.checkpoint_path, os.O_RDONLY | os.O_NONBLOCK | _NOFOLLOW)
+            fd = self._open_in_folder(self.checkpoint_path, os.O_RDONLY | os.O_NONBLOCK)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -344,7 +354,7 @@ class ChatFile:
 
     def lock(self) -> None:
         """Take this chat's lock, or raise ExportLockedError if another export holds it."""
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o666)
+        fd = self._open_in_folder(self.lock_path, os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -416,14 +426,21 @@ class ChatFile:
         # A fresh file (O_EXCL): whatever sits at the temporary name, a link or a FIFO
         # planted there or a half-written one a killed run left, is removed, not opened.
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._tmp_path)
-        fd = os.open(self._tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o666)
+            os.unlink(self._tmp_path.name, dir_fd=self.folder)
+        fd = self._open_in_folder(self._tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
         with os.fdopen(fd, "wb") as handle:
             handle.write(body)
             handle.flush()
             if self._fsync:
                 os.fsync(handle.fileno())
-        os.replace(self._tmp_path, self.checkpoint_path)
+        names = self._tmp_path.name, self.checkpoint_path.name
+        os.replace(*names, src_dir_fd=self.folder, dst_dir_fd=self.folder)
+
+    def _open_in_folder(self, path: Path, flags: int) -> int:
+        """Open a file of the checkpoint folder, through the folder once it is open."""
+        if self.folder is None:  # before the export made the folder: only reads
+            return os.open(path, flags | _NOFOLLOW, 0o666)
+        return os.open(path.name, flags | _NOFOLLOW, 0o666, dir_fd=self.folder)
 
 
 def _failing_id(records: list[dict[str, Any]]) -> str:

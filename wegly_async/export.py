@@ -46,6 +46,7 @@ from ._export_files import (
     CheckpointError,
     ExportSettings,
     UnwritableRecordError,
+    open_folder,
 )
 from ._validation import check_bool, check_chat_id, check_int, check_order
 
@@ -165,7 +166,24 @@ async def export_timelines(
     files = [ChatFile(out, chat_id, settings, fsync) for chat_id in ids]
     # Reading what earlier runs wrote (a hash of every data file) is file work: in a thread.
     await asyncio.to_thread(_check_files, files)
-    _make_out_dir(out)
+    folder = _make_out_dir(out)
+    try:
+        return await _export_all(client, files, order_value, take, concurrency, progress, folder)
+    finally:
+        os.close(folder)
+
+
+async def _export_all(
+    client: WeglyClient,
+    files: list[ChatFile],
+    order_value: Order,
+    take: int,
+    concurrency: int,
+    progress: ExportProgress | None,
+    folder: int,
+) -> ExportResult:
+    for chat_file in files:
+        chat_file.folder = folder
 
     started = time.perf_counter()
     results: dict[str, ChatExport] = {}
@@ -185,7 +203,7 @@ async def export_timelines(
     async with asyncio.TaskGroup() as group:
         for _ in range(min(concurrency, len(files))):
             group.create_task(worker())
-    chats = [results[chat_id] for chat_id in ids]
+    chats = [results[chat_file.chat_id] for chat_file in files]
     return ExportResult(chats=chats, seconds=time.perf_counter() - started)
 
 
@@ -204,9 +222,10 @@ def _check_files(files: list[ChatFile]) -> None:
         chat_file.check()
 
 
-def _make_out_dir(out: Path) -> None:
+def _make_out_dir(out: Path) -> int:
     try:
         (out / CHECKPOINT_DIR).mkdir(parents=True, exist_ok=True)
+        return open_folder(out / CHECKPOINT_DIR)
     except OSError as exc:
         raise ValueError(f"cannot use {out} as the output directory: {exc}") from exc
 
