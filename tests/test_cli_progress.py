@@ -70,7 +70,7 @@ def test_plain_lines_hint_at_bars_only_when_asked() -> None:
     PlainProgress(hinted, chats=1, hint=True)
     assert lines(quiet) == []
     assert lines(hinted) == [
-        "progress: progress bars on a terminal: pip install 'wegly-async[cli]'"
+        "progress: plain lines (pip install 'wegly-async[cli]' draws bars on a terminal)"
     ]
 
 

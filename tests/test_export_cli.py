@@ -324,7 +324,7 @@ async def test_cli_plain_progress_counts_chats_and_names_no_file_it_never_wrote(
     args = export_args([good, missing], out, "--concurrency", "1", progress=True)
     run = await run_cli(args, env, tmp_path)
     assert run.returncode == 1, run
-    hint = "progress: progress bars on a terminal: pip install 'wegly-async[cli]'"
+    hint = "progress: plain lines (pip install 'wegly-async[cli]' draws bars on a terminal)"
     assert run.stderr_lines == [
         *([] if rich else [hint]),
         f"chat {good}: ok, 120 events in {out / f'{good}.jsonl'} (1/2 chats done)",

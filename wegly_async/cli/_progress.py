@@ -14,7 +14,7 @@ from ..export import ChatExport, ExportProgress
 __all__ = ["PlainProgress", "make_progress", "progress_reporter"]
 
 
-_BARS_HINT = "progress bars on a terminal: pip install 'wegly-async[cli]'"
+_BARS_HINT = "plain lines (pip install 'wegly-async[cli]' draws bars on a terminal)"
 
 
 class _Tally:
