@@ -425,8 +425,11 @@ class ChatFile:
         body = orjson.dumps({**fields, "check": _seal(fields, self._data)})
         # A fresh file (O_EXCL): whatever sits at the temporary name, a link or a FIFO
         # planted there or a half-written one a killed run left, is removed, not opened.
+        folder = self.folder
+        # Writes go through the folder the export opened, never by a path that can change.
+        assert folder is not None, "the checkpoint folder must be open before writing"
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._tmp_path.name, dir_fd=self.folder)
+            os.unlink(self._tmp_path.name, dir_fd=folder)
         fd = self._open_in_folder(self._tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
         with os.fdopen(fd, "wb") as handle:
             handle.write(body)
@@ -434,11 +437,11 @@ class ChatFile:
             if self._fsync:
                 os.fsync(handle.fileno())
         names = self._tmp_path.name, self.checkpoint_path.name
-        os.replace(*names, src_dir_fd=self.folder, dst_dir_fd=self.folder)
+        os.replace(*names, src_dir_fd=folder, dst_dir_fd=folder)
 
     def _open_in_folder(self, path: Path, flags: int) -> int:
         """Open a file of the checkpoint folder, through the folder once it is open."""
-        if self.folder is None:  # before the export made the folder: only reads
+        if self.folder is None:  # the checks before the export made the folder: reads only
             return os.open(path, flags | _NOFOLLOW, 0o666)
         return os.open(path.name, flags | _NOFOLLOW, 0o666, dir_fd=self.folder)
 
