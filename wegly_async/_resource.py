@@ -116,7 +116,7 @@ class APIResource:
             query = {**(params or {}), "skip": skip, "take": take}
             request = APIRequest("GET", path, params=query, idempotent=True, options=checked)
             raw = await self._pipeline.send(request)
-            ctx = ResponseContext(raw.status_code, raw.method, raw.url, raw.content)
+            ctx = ResponseContext.of(raw)
             total, records = parse_envelope(ctx)
 
             def decode(fresh: Records) -> list[T]:

@@ -24,9 +24,7 @@ T = TypeVar("T")
 
 def _model(cls: type[T]) -> Any:
     def parse(raw: RawResponse[Any]) -> T:
-        return parse_response(
-            raw.content, cls, status=raw.status_code, method=raw.method, url=raw.url
-        )
+        return parse_response(raw, cls)
 
     return parse
 
