@@ -63,9 +63,8 @@ class APIResource:
             options=check_options(options),
         )
         response = await self._pipeline.send(request, parser)
-        if raw:
-            return cast("T", response)
-        return cast("T", response.parse())
+        # The raw twin hands back the response itself: its T is the RawResponse.
+        return cast("T", response if raw else response.parse())
 
     async def _get(
         self,

@@ -8,7 +8,6 @@ and body. A record that does not fit is named by its index, id and field path.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, get_args, get_origin
 
 import attrs
@@ -34,7 +33,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-R = TypeVar("R")
 
 _STRUCTURE_ERRORS = (
     TypeError,
@@ -201,24 +199,29 @@ class ResponseContext:
 
 def parse_response(raw: RawResponse[Any], cls: type[T]) -> T:
     """Return a success answer's body decoded into ``cls``, or raise InvalidResponseError."""
-    return _decoded(ResponseContext.of(raw), lambda: decode_model(raw.content, cls))
+    try:
+        return decode_model(raw.content, cls)
+    except DecodeError as exc:
+        failure = exc
+    # Each raise is outside its except block: __context__ would hold the DecodeError and,
+    # through it, the parser's error, which quotes the body.
+    ctx = ResponseContext.of(raw)
+    raise ctx.error(failure.reason) from ctx.cause(failure)
 
 
 def parse_envelope(ctx: ResponseContext) -> tuple[int, list[dict[str, Any]]]:
     """Return the ``total`` and raw ``records`` of a list answer, each record a dict with an id."""
-    return _decoded(ctx, lambda: decode_envelope(ctx.content))
+    try:
+        return decode_envelope(ctx.content)
+    except DecodeError as exc:
+        failure = exc
+    raise ctx.error(failure.reason) from ctx.cause(failure)
 
 
 def structure_records(records: list[dict[str, Any]], cls: type[T], ctx: ResponseContext) -> list[T]:
     """Return raw records decoded into ``cls``, or raise InvalidResponseError."""
-    return _decoded(ctx, lambda: decode_records(records, cls))
-
-
-def _decoded(ctx: ResponseContext, decode: Callable[[], R]) -> R:
     try:
-        return decode()
+        return decode_records(records, cls)
     except DecodeError as exc:
         failure = exc
-    # Raised outside the except block: __context__ would hold the DecodeError and, through
-    # it, the parser's error, which quotes the body.
     raise ctx.error(failure.reason) from ctx.cause(failure)
