@@ -105,7 +105,16 @@ class AiohttpTransport:
         """Send ``request`` once and return the whole answer, or raise ``TransportError``."""
         progress = _Progress()
         try:
-            return await self._attempt(request, progress)
+            session = await self._get_session()
+            headers = dict(request.headers)
+            agent = headers.get("User-Agent")
+            if agent is not None and AIOHTTP_AGENT not in agent:
+                headers["User-Agent"] = f"{agent} {AIOHTTP_AGENT}"
+            if request.multipart is None:
+                return await self._exchange(session, request, headers, request.content, progress)
+            with request.multipart.upload.open() as source:
+                form = _build_form(request.multipart, source)
+                return await self._exchange(session, request, headers, form, progress)
         except _FAILURES as exc:
             error = _transport_error(exc, progress)
         # Raised outside the except block, so that neither __cause__ nor __context__ holds
@@ -154,18 +163,6 @@ class AiohttpTransport:
                 session.detach()
             self._session = self._guard = None
         self._session_loop = loop
-
-    async def _attempt(self, request: TransportRequest, progress: _Progress) -> TransportResponse:
-        session = await self._get_session()
-        headers = dict(request.headers)
-        agent = headers.get("User-Agent")
-        if agent is not None and AIOHTTP_AGENT not in agent:
-            headers["User-Agent"] = f"{agent} {AIOHTTP_AGENT}"
-        if request.multipart is None:
-            return await self._exchange(session, request, headers, request.content, progress)
-        with request.multipart.upload.open() as source:
-            form = _build_form(request.multipart, source)
-            return await self._exchange(session, request, headers, form, progress)
 
     async def _exchange(
         self,
