@@ -222,13 +222,15 @@ class ChatsResource(APIResource):
         skip: int = 0,
         search: str | None = None,
         prefetch: int = DEFAULT_PREFETCH,
+        limit: int | None = None,
         **options: Unpack[RequestOptions],
     ) -> TimelinePager:
         """Return a pager over the chat's timeline events, oldest first unless ``order="desc"``.
 
         ``prefetch`` keeps up to that many page requests in flight ahead of the reader
         (events still come strictly in order). Every event that existed when an iteration
-        starts is yielded once while new ones arrive; see ``TimelinePager``. Nothing is
+        starts is yielded once while new ones arrive; see ``TimelinePager``. ``limit`` stops
+        an iteration after that many events, asking for no more than it needs. Nothing is
         requested until the pager is iterated; bad arguments raise here. The options apply
         to every page request.
         """
@@ -241,9 +243,17 @@ class ChatsResource(APIResource):
         check_int(take, "take", minimum=1)
         check_int(skip, "skip", minimum=0)
         check_int(prefetch, "prefetch", minimum=1)
+        if limit is not None:
+            check_int(limit, "limit", minimum=1)
         fetch = self._list_fetch(path, TimelineEvent, options, params=params)
         return TimelinePager(
-            fetch, skip=skip, take=take, prefetch=prefetch, order=order, chat_id=chat_id
+            fetch,
+            skip=skip,
+            take=take,
+            prefetch=prefetch,
+            order=order,
+            chat_id=chat_id,
+            limit=limit,
         )
 
 
