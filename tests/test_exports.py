@@ -45,6 +45,7 @@ def test_the_chat_route_models_and_enums_are_exported() -> None:
         "ListSection",
         "MessageKind",
         "PhoneNumber",
+        "Role",
         "ScheduledMessage",
         "ScheduledMessageStatus",
         "UnreadSummary",

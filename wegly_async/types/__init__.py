@@ -16,7 +16,7 @@ from .chats import (
     TemplateField,
     UnreadSummary,
 )
-from .shared import Agent, User
+from .shared import Agent, Role, User
 from .timeline import TimelineEvent, TimelinePage
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "Message",
     "PhoneNumber",
     "Reaction",
+    "Role",
     "ScheduledMessage",
     "SendResult",
     "TemplateField",
