@@ -747,3 +747,114 @@ async def test_a_handler_sees_the_interactive_route_answer_shape(
     router.post(f"/chats/{CHAT_ID}/messages/interactive", handler=answer)
     result = await mock_client.chats.send_buttons(CHAT_ID, "Olá", [wa.Button("a", "A")])
     assert result.records[0].body_text == "Olá"
+
+
+# --- scheduled messages with files -----------------------------------------------------------
+
+
+def form_parts(request: wa.TransportRequest) -> list[tuple[str, str | None, str | None, bytes]]:
+    """Return every part of a rendered multipart body as (name, filename, type, data)."""
+    assert request.multipart is not None
+    assert request.content is not None
+    boundary = request.headers["Content-Type"].split("boundary=")[1].encode()
+    chunks = request.content.split(b"--" + boundary)
+    assert chunks[0] == b""
+    assert chunks[-1] == b"--\r\n"
+    parts = []
+    for chunk in chunks[1:-1]:
+        head, _, data = chunk[2:].partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        disposition = lines[0]
+        name = disposition.split('name="')[1].split('"')[0]
+        filename = (
+            disposition.split('filename="')[1].split('"')[0] if "filename=" in disposition else None
+        )
+        content_type = lines[1].split(": ")[1] if len(lines) > 1 else None
+        parts.append((name, filename, content_type, data.removesuffix(b"\r\n")))
+    return parts
+
+
+async def test_files_go_as_multipart_with_replace_files_and_text_booleans(
+    router: Router, mock_client: wa.WeglyClient, tmp_path: pathlib.Path
+) -> None:
+    router.add("PATCH", SCHEDULED_PATH, json=SCHEDULED_DOC)
+    brochure = tmp_path / "Proposta nº 7.pdf"
+    brochure.write_bytes(b"%PDF-1.7 proposal")
+    await mock_client.chats.update_scheduled_message(
+        CHAT_ID,
+        SCHEDULED_ID,
+        cancel_on_inbound=False,
+        template="proposta",
+        language="pt_BR",
+        fields=[wa.TemplateField("BODY", "TEXT", 1, value="Ana")],
+        files=[brochure, b"\x89PNG raw"],
+    )
+    request = only_request(router)
+    assert (request.method, request.path) == ("PATCH", SCHEDULED_PATH)
+    parts = form_parts(request)
+    assert {name: data for name, filename, _, data in parts if filename is None} == {
+        "cancel_on_inbound": b"false",
+        "type": b"template",
+        "template": b'{"name":"proposta","language":"pt_BR"}',
+        "template_fields": b'[{"component":"BODY","type":"TEXT","index":1,"value":"Ana"}]',
+        "replace_files": b"true",
+    }
+    assert [part for part in parts if part[1] is not None] == [
+        ("file", "Proposta nº 7.pdf", "application/pdf", b"%PDF-1.7 proposal"),
+        ("file", "file", "application/octet-stream", b"\x89PNG raw"),
+    ]
+    # Text parts come first, then the files in the order given.
+    assert [part[0] for part in parts][-2:] == ["file", "file"]
+
+
+async def test_files_alone_are_a_change_and_an_empty_list_removes_them(
+    router: Router, mock_client: wa.WeglyClient
+) -> None:
+    router.add("PATCH", SCHEDULED_PATH, json=SCHEDULED_DOC, repeat=True)
+    await mock_client.chats.update_scheduled_message(CHAT_ID, SCHEDULED_ID, files=[b"data"])
+    assert [part[0] for part in form_parts(router.requests[0])] == ["replace_files", "file"]
+    await mock_client.chats.update_scheduled_message(CHAT_ID, SCHEDULED_ID, files=[])
+    assert json.loads(router.requests[1].content or b"") == {"replace_files": True}
+    assert router.requests[1].multipart is None
+
+
+async def test_a_file_upload_is_retried_when_its_files_can_be_replayed(
+    router: Router, mock_client: wa.WeglyClient
+) -> None:
+    router.add("PATCH", SCHEDULED_PATH, 503)
+    router.add("PATCH", SCHEDULED_PATH, json=SCHEDULED_DOC)
+    await mock_client.chats.update_scheduled_message(CHAT_ID, SCHEDULED_ID, files=[b"a", b"b"])
+    assert len(router.requests) == 2
+    assert form_parts(router.requests[0]) == form_parts(router.requests[1])
+
+
+async def test_a_one_shot_stream_among_the_files_is_not_retried(
+    router: Router, mock_client: wa.WeglyClient
+) -> None:
+    async def stream() -> Any:
+        yield b"chunk"
+
+    router.add("PATCH", SCHEDULED_PATH, 503)
+    with pytest.raises(wa.InternalServerError, match="one-shot"):
+        await mock_client.chats.update_scheduled_message(
+            CHAT_ID, SCHEDULED_ID, files=[b"replayable", stream()]
+        )
+    assert len(router.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("files", "error", "match"),
+    [
+        (b"raw bytes", TypeError, "list of files"),
+        ("brochure.pdf", TypeError, "list of files"),
+        (pathlib.Path("x.pdf"), TypeError, "list of files"),
+        (["/no/such/file.pdf"], FileNotFoundError, "no such file"),
+        ([42], TypeError, "file must be"),
+    ],
+)
+async def test_bad_files_raise_before_any_request(
+    router: Router, mock_client: wa.WeglyClient, files: Any, error: type, match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        await mock_client.chats.update_scheduled_message(CHAT_ID, SCHEDULED_ID, files=files)
+    assert router.requests == []

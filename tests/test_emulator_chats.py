@@ -457,3 +457,28 @@ async def test_the_new_routes_need_the_token(emu: WeglyEmulator) -> None:
     async with wa.WeglyClient(token="wrong", base_url=emu.base_url, max_retries=0) as client:
         with pytest.raises(wa.AuthenticationError):
             await client.chats.unread_summary()
+
+
+async def test_files_replace_the_stored_ones_over_the_real_transport(
+    emu: WeglyEmulator, client: wa.WeglyClient, tmp_path: Any
+) -> None:
+    chat_id = emu.create_chat()
+    scheduled_id = emu.schedule_message(chat_id, text="Segue a proposta")
+    pdf = tmp_path / "proposta.pdf"
+    pdf.write_bytes(b"%PDF-1.7 " + bytes(range(256)))
+    message = await client.chats.update_scheduled_message(
+        chat_id, scheduled_id, cancel_on_inbound=True, files=[pdf, b"second file"]
+    )
+    assert message.cancel_on_inbound is True
+    assert message.payload is not None
+    assert message.payload["body"] == "Segue a proposta"
+    assert message.payload["files"] == [
+        {"file_name": "proposta.pdf", "mime_type": "application/pdf", "size": 265},
+        {"file_name": "file", "mime_type": "application/octet-stream", "size": 11},
+    ]
+    replaced = await client.chats.update_scheduled_message(chat_id, scheduled_id, files=[b"x"])
+    assert replaced.payload is not None
+    assert [f["size"] for f in replaced.payload["files"]] == [1]
+    emptied = await client.chats.update_scheduled_message(chat_id, scheduled_id, files=[])
+    assert emptied.payload is not None
+    assert emptied.payload["files"] == []

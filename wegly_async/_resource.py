@@ -97,9 +97,18 @@ class APIResource:
         return await self._request("PUT", path, parser, options, json=json, idempotent=idempotent)
 
     async def _patch(
-        self, path: str, parser: Parser[T], options: RequestOptions, *, json: Any, idempotent: bool
+        self,
+        path: str,
+        parser: Parser[T],
+        options: RequestOptions,
+        *,
+        json: Any,
+        multipart: Multipart | None = None,
+        idempotent: bool,
     ) -> T:
-        return await self._request("PATCH", path, parser, options, json=json, idempotent=idempotent)
+        return await self._request(
+            "PATCH", path, parser, options, json=json, multipart=multipart, idempotent=idempotent
+        )
 
     def _list_fetch(
         self,

@@ -291,13 +291,58 @@ class ChatRoutes(_Routes):
         scheduled = self.state.store.scheduled.get(scheduled_id)
         if scheduled is None or scheduled["chat_id"] != chat.id:
             raise ApiError(404, f"scheduled message {scheduled_id} not found in chat {chat.id}")
-        changes = _object()
-        if not changes:
+        changes, files = _scheduled_body()
+        if not changes and not files:
             raise ApiError(400, "nothing to change: send at least one field")
         updated = _scheduled_changes(scheduled, changes)
+        if files or "replace_files" in changes or "files" in scheduled["payload"]:
+            updated["payload"]["files"] = _files(scheduled, changes, files)
         updated["updated_at"] = now_stamp()
         self.state.store.scheduled[scheduled_id] = updated
         return _answer(updated)
+
+
+def _scheduled_body() -> tuple[dict[str, Any], list[JSON]]:
+    """Return a scheduled-message update's fields and files, from JSON or multipart."""
+    body = _BODY.get()
+    if not body.parts:
+        return _object(), []
+    changes: dict[str, Any] = {}
+    files: list[JSON] = []
+    for part in body.parts:
+        if part.name == "file":
+            if not part.data:
+                raise ApiError(400, "a 'file' part is empty")
+            mime = part.content_type or "application/octet-stream"
+            files.append({"file_name": part.filename, "mime_type": mime, "size": len(part.data)})
+            continue
+        try:
+            text = part.text
+        except UnicodeDecodeError:
+            raise ApiError(400, "multipart text parts must be UTF-8") from None
+        changes[part.name] = _form_value(part.name, text)
+    return changes, files
+
+
+# Text parts that carry JSON values (API.md 4.8: booleans as true/false, objects as JSON).
+_JSON_PARTS: Final = ("cancel_on_inbound", "replace_files", "template", "template_fields")
+
+
+def _form_value(name: str, text: str) -> Any:
+    if name not in _JSON_PARTS:
+        return text
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise ApiError(400, f"the {name} part must be JSON, got {text!r}") from None
+
+
+def _files(scheduled: JSON, changes: dict[str, Any], files: list[JSON]) -> list[JSON]:
+    replace = _flag(changes, "replace_files", False)
+    if files and "replace_files" not in changes:
+        raise ApiError(400, "send replace_files with the files")
+    kept = [] if replace else list(scheduled["payload"].get("files") or [])
+    return kept + files
 
 
 def _scheduled_changes(scheduled: JSON, changes: dict[str, Any]) -> JSON:
