@@ -126,6 +126,8 @@ class RawResponse(Generic[T]):
     _parser: Callable[[RawResponse[Any]], T] = attrs.field(
         alias="parser", repr=False, eq=False, default=_json
     )
+    # The token, so that an error about this body can redact it (a body may quote it).
+    _secret: str = attrs.field(alias="_secret", repr=False, eq=False, default="")
 
     def parse(self) -> T:
         """Return the typed result of the call, decoded from the body already read."""
@@ -231,7 +233,13 @@ class Pipeline:
                         raise _too_large(status, method, url, request.idempotent, self)
                     headers = _case_insensitive(response.headers)
                     return RawResponse(
-                        status, headers, response.content, method, url, parser or _json
+                        status,
+                        headers,
+                        response.content,
+                        method,
+                        url,
+                        parser or _json,
+                        _secret=self.token,
                     )
                 error = _status_error(response, method, url, self.token)
                 again = retry.retries_status(status, idempotent=request.idempotent)

@@ -63,9 +63,8 @@ class APIResource:
             options=check_options(options),
         )
         response = await self._pipeline.send(request, parser)
-        if raw:
-            return cast("T", response)
-        return cast("T", response.parse())
+        # The raw twin hands back the response itself: its T is the RawResponse.
+        return cast("T", response if raw else response.parse())
 
     async def _get(
         self,
@@ -125,7 +124,7 @@ class APIResource:
             query = {**(params or {}), "skip": skip, "take": take}
             request = APIRequest("GET", path, params=query, idempotent=True, options=checked)
             raw = await self._pipeline.send(request)
-            ctx = ResponseContext(raw.status_code, raw.method, raw.url, raw.content)
+            ctx = ResponseContext.of(raw)
             total, records = parse_envelope(ctx)
 
             def decode(fresh: Records) -> list[T]:
@@ -145,9 +144,7 @@ def model_parser(cls: type[T]) -> Parser[T]:
     """Return the parser that decodes a success answer's body into ``cls``."""
 
     def parse(raw: RawResponse[Any]) -> T:
-        return parse_response(
-            raw.content, cls, status=raw.status_code, method=raw.method, url=raw.url
-        )
+        return parse_response(raw, cls)
 
     return parse
 

@@ -472,12 +472,14 @@ class Walker:
     async def _take_answer(self, request: _Request) -> _Answer:
         try:
             answer = await request.task
+            if request.answer is None:
+                # Awaited before its done callback ran (it was already done): learn from it
+                # now, while the request is still known, or the refill would ask again for
+                # the very page in hand.
+                self._receive(request, answer)
         finally:
             if self._requests.get(request.key) is request:
                 del self._requests[request.key]
-        if request.answer is None:
-            # Awaited before its done callback ran (it was already done): learn from it now.
-            self._receive(request, answer)
         return answer
 
     def _expected_last(self, request: _Request) -> int:

@@ -33,6 +33,9 @@ class MockResponse:
     ) -> None:
         if content is not None and json is not None:
             raise TypeError("pass content= or json=, not both")
+        if content is not None and not isinstance(content, bytes | bytearray | memoryview):
+            hint = " (encode text first: content=text.encode())" if isinstance(content, str) else ""
+            raise TypeError(f"content must be bytes, got {type(content).__name__}{hint}")
         if isinstance(status_code, bool) or not isinstance(status_code, int):
             raise TypeError(f"status_code must be an int, got {type(status_code).__name__}")
         if not 100 <= status_code <= 599:
@@ -42,7 +45,7 @@ class MockResponse:
         if json is not None:
             content = orjson.dumps(json)
             self.headers.setdefault("Content-Type", "application/json")
-        self.content: bytes = content if content is not None else b""
+        self.content: bytes = bytes(content) if content is not None else b""
 
     def __repr__(self) -> str:
         return f"<MockResponse {self.status_code} {len(self.content)} bytes>"
