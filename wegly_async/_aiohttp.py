@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import types
 from collections.abc import AsyncGenerator, Mapping
@@ -112,8 +113,10 @@ class AiohttpTransport:
                 headers["User-Agent"] = f"{agent} {AIOHTTP_AGENT}"
             if request.multipart is None:
                 return await self._exchange(session, request, headers, request.content, progress)
-            with request.multipart.upload.open() as source:
-                form = _build_form(request.multipart, source)
+            with contextlib.ExitStack() as stack:
+                uploads = request.multipart.uploads
+                sources = [stack.enter_context(upload.open()) for upload in uploads]
+                form = _build_form(request.multipart, sources)
                 return await self._exchange(session, request, headers, form, progress)
         except _FAILURES as exc:
             error = _transport_error(exc, progress)
@@ -234,14 +237,13 @@ async def _read_capped(
     return bytes(body)
 
 
-def _build_form(multipart: Multipart, source: object) -> aiohttp.FormData:
+def _build_form(multipart: Multipart, sources: list[Any]) -> aiohttp.FormData:
     form = aiohttp.FormData(quote_fields=False, charset="utf-8")
     for name, value in multipart.fields.items():
         form.add_field(name, value)
-    upload = multipart.upload
-    form.add_field(
-        "file", source, filename=part_filename(upload.filename), content_type=upload.content_type
-    )
+    for upload, source in zip(multipart.uploads, sources, strict=True):
+        filename = part_filename(upload.filename)
+        form.add_field("file", source, filename=filename, content_type=upload.content_type)
     return form
 
 

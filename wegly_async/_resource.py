@@ -8,14 +8,14 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from ._pipeline import APIRequest, Pipeline, RawResponse, RequestOptions, check_options
-from ._responses import ResponseContext, parse_envelope, structure_records
+from ._responses import ResponseContext, parse_envelope, parse_response, structure_records
 from ._transport import Multipart
 from ._walker import FetchedPage, FetchPage, Records
 
 if TYPE_CHECKING:
     from ._client import WeglyClient
 
-__all__ = ["APIResource", "Parser", "to_raw_response"]
+__all__ = ["APIResource", "Parser", "model_parser", "to_raw_response"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -99,9 +99,18 @@ class APIResource:
         return self._request("PUT", path, parser, options, json=json, idempotent=idempotent)
 
     def _patch(
-        self, path: str, parser: Parser[T], options: RequestOptions, *, json: Any, idempotent: bool
+        self,
+        path: str,
+        parser: Parser[T],
+        options: RequestOptions,
+        *,
+        json: Any,
+        multipart: Multipart | None = None,
+        idempotent: bool,
     ) -> Coroutine[Any, Any, T]:
-        return self._request("PATCH", path, parser, options, json=json, idempotent=idempotent)
+        return self._request(
+            "PATCH", path, parser, options, json=json, multipart=multipart, idempotent=idempotent
+        )
 
     def _list_fetch(
         self,
@@ -132,6 +141,15 @@ class APIResource:
         self, path: str, parser: Parser[T], options: RequestOptions, *, idempotent: bool
     ) -> Coroutine[Any, Any, T]:
         return self._request("DELETE", path, parser, options, idempotent=idempotent)
+
+
+def model_parser(cls: type[T]) -> Parser[T]:
+    """Return the parser that decodes a success answer's body into ``cls``."""
+
+    def parse(raw: RawResponse[Any]) -> T:
+        return parse_response(raw, cls)
+
+    return parse
 
 
 def to_raw_response(
