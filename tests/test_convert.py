@@ -40,8 +40,13 @@ def load(name: str) -> dict[str, Any]:
     return data
 
 
+def answer(content: bytes, status: int = 200, method: str = "GET") -> wa.RawResponse[Any]:
+    """A success answer as the pipeline returns it."""
+    return wa.RawResponse(status, {}, content, method, "u")
+
+
 def parse(data: Any, cls: type[Any]) -> Any:
-    return parse_response(json.dumps(data).encode(), cls, status=200, method="GET", url="u")
+    return parse_response(answer(json.dumps(data).encode()), cls)
 
 
 def test_documented_timeline_example_decodes_every_field() -> None:
@@ -240,7 +245,7 @@ def test_wrong_shapes_raise_invalid_response(body: Any) -> None:
 
 def test_non_json_success_body_raises_invalid_response_with_snippet() -> None:
     with pytest.raises(wa.InvalidResponseError) as info:
-        parse_response(b"<html>oops</html>", wa.SendResult, status=201, method="POST", url="u")
+        parse_response(answer(b"<html>oops</html>", 201, "POST"), wa.SendResult)
     message = str(info.value)
     assert "201 POST u" in message
     assert "not JSON" in message
@@ -689,7 +694,7 @@ def test_an_invalid_response_is_caused_by_what_failed_not_by_the_decode_error() 
     assert isinstance(info.value.__cause__, TypeError)
     assert info.value.__suppress_context__  # the DecodeError is not shown
     with pytest.raises(wa.InvalidResponseError) as info:
-        parse_response(b"{", wa.SendResult, status=200, method="GET", url="u")
+        parse_response(answer(b"{"), wa.SendResult)
     assert isinstance(info.value.__cause__, orjson.JSONDecodeError)
 
 
@@ -699,7 +704,7 @@ def test_a_deep_answer_keeps_no_recursion_error_in_its_chain() -> None:
         message = f'{{"id": "m-{level + 1}", "quoted_message": {message}}}'
     body = f'{{"total": 1, "records": [{message}]}}'.encode()
     with pytest.raises(wa.InvalidResponseError, match="RecursionError") as info:
-        parse_response(body, wa.SendResult, status=200, method="GET", url="u")
+        parse_response(answer(body), wa.SendResult)
     assert not any(isinstance(exc, RecursionError) for exc in _chain(info.value))
     ctx = ResponseContext(200, "GET", "u", b"{}")
     with pytest.raises(wa.InvalidResponseError) as info:

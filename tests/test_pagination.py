@@ -422,3 +422,41 @@ async def test_the_pager_remembers_the_latest_ids_only() -> None:
     fake.events += [{"id": oldest}, {"id": recent}, {"id": "tail"}]
     raw = [r["id"] async for r in fake.pager(take=100).raw()]
     assert raw == [*original, oldest, "tail"]
+
+
+@pytest.mark.parametrize("prefetch", [2, 4, 8])
+async def test_a_page_taken_in_the_turn_it_arrived_is_not_asked_for_again(prefetch: int) -> None:
+    # The server answers in batches, and the consumer (an export writing in a thread) is
+    # woken in the same turn of the loop as an answer, right after it: the reader then takes
+    # a page whose task is done while its done-callback has not run yet. It must not ask
+    # for that page again (a wasted request the server sees, and a page fetched twice).
+    records = [{"id": f"e{n}"} for n in range(400)]
+    asked: list[int] = []
+    answers, consumer = asyncio.Event(), asyncio.Event()
+
+    async def fetch(skip: int, take: int) -> FetchedPage[wa.TimelineEvent]:
+        asked.append(skip)
+        await answers.wait()
+        page = records[skip : skip + take]
+        return FetchedPage(total=len(records), records=page, decode=decode, invalid=invalid)
+
+    async def every_millisecond() -> None:
+        nonlocal answers, consumer
+        while True:
+            await asyncio.sleep(0.001)
+            # One turn: the answers land, then the consumer's write finishes.
+            answers.set()
+            consumer.set()
+            answers, consumer = asyncio.Event(), asyncio.Event()
+
+    clock = asyncio.create_task(every_millisecond())
+    ids: list[str] = []
+    try:
+        pager = TimelinePager(fetch, skip=0, take=50, prefetch=prefetch)
+        async for page in pager.raw_pages():
+            ids += [record["id"] for record in page.records]
+            await consumer.wait()
+    finally:
+        clock.cancel()
+    assert ids == [record["id"] for record in records]
+    assert sorted(asked) == [0, 49, 98, 147, 196, 245, 294, 343, 392], asked

@@ -228,10 +228,22 @@ def redact(text: str, secret: str) -> str:
     """Return ``text`` with every copy of ``secret`` (plain or JSON-escaped) replaced."""
     if not secret:
         return text
-    escaped = orjson.dumps(secret).decode()[1:-1]
-    for form in {secret, escaped}:
+    for form in _secret_forms(secret):
         text = text.replace(form, REDACTED)
     return text
+
+
+def redact_bytes(data: bytes, secret: str) -> bytes:
+    """Return ``data`` with every UTF-8 copy of ``secret`` (plain or JSON-escaped) replaced."""
+    if not secret:
+        return data
+    for form in _secret_forms(secret):
+        data = data.replace(form.encode(), REDACTED.encode())
+    return data
+
+
+def _secret_forms(secret: str) -> set[str]:
+    return {secret, orjson.dumps(secret).decode()[1:-1]}
 
 
 def server_message(body: Any, text: str) -> str:

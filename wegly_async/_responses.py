@@ -8,7 +8,7 @@ and body. A record that does not fit is named by its index, id and field path.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar, get_args, get_origin
+from typing import TYPE_CHECKING, Any, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
@@ -16,7 +16,10 @@ import orjson
 
 from ._codegen import is_optional
 from ._convert import converter, decode_json
-from ._errors import DecodeError, InvalidResponseError
+from ._errors import DecodeError, InvalidResponseError, redact, redact_bytes
+
+if TYPE_CHECKING:
+    from ._pipeline import RawResponse
 
 __all__ = [
     "ResponseContext",
@@ -155,7 +158,8 @@ def _locate(value: Any, cls: Any, path: str, depth: int) -> str:
 # --- the HTTP face: the same decoding, failures raised as InvalidResponseError -------------
 #
 # Each helper re-raises from the DecodeError's own cause (the parser's or a hook's error),
-# so a traceback shows what it showed before, and never the internal carrier.
+# so a traceback shows what it showed before, and never the internal carrier; a body that
+# quotes the token is redacted from the error and leaves the parser's error out.
 
 
 @attrs.frozen
@@ -166,21 +170,43 @@ class ResponseContext:
     method: str
     url: str
     content: bytes
+    # The token: a body (a proxy's debug page, say) may quote it, and the error shows it.
+    secret: str = attrs.field(default="", repr=False)
+
+    @classmethod
+    def of(cls, raw: RawResponse[Any]) -> ResponseContext:
+        """Return the context of a success answer the pipeline returned."""
+        return cls(raw.status_code, raw.method, raw.url, raw.content, raw._secret)
 
     def error(self, reason: str) -> InvalidResponseError:
-        """Return an InvalidResponseError about this body."""
+        """Return an InvalidResponseError about this body, the token redacted from it."""
         return InvalidResponseError(
-            reason, status_code=self.status, method=self.method, url=self.url, body=self.content
+            redact(reason, self.secret),
+            status_code=self.status,
+            method=self.method,
+            url=self.url,
+            body=redact_bytes(self.content, self.secret),
         )
 
+    def cause(self, exc: DecodeError) -> BaseException | None:
+        """Return the parser's own error behind ``exc``, or None when it may quote the token."""
+        # The parser's error quotes the body (a JSONDecodeError keeps all of it): when the
+        # body holds the token, the chain stops here and the redacted reason tells the story.
+        if self.secret and redact_bytes(self.content, self.secret) != self.content:
+            return None
+        return exc.__cause__
 
-def parse_response(content: bytes, cls: type[T], *, status: int, method: str, url: str) -> T:
-    """Return a success body decoded into ``cls``, or raise InvalidResponseError."""
+
+def parse_response(raw: RawResponse[Any], cls: type[T]) -> T:
+    """Return a success answer's body decoded into ``cls``, or raise InvalidResponseError."""
     try:
-        return decode_model(content, cls)
+        return decode_model(raw.content, cls)
     except DecodeError as exc:
-        ctx = ResponseContext(status, method, url, content)
-        raise ctx.error(exc.reason) from exc.__cause__
+        failure = exc
+    # Each raise is outside its except block: __context__ would hold the DecodeError and,
+    # through it, the parser's error, which quotes the body.
+    ctx = ResponseContext.of(raw)
+    raise ctx.error(failure.reason) from ctx.cause(failure)
 
 
 def parse_envelope(ctx: ResponseContext) -> tuple[int, list[dict[str, Any]]]:
@@ -188,7 +214,8 @@ def parse_envelope(ctx: ResponseContext) -> tuple[int, list[dict[str, Any]]]:
     try:
         return decode_envelope(ctx.content)
     except DecodeError as exc:
-        raise ctx.error(exc.reason) from exc.__cause__
+        failure = exc
+    raise ctx.error(failure.reason) from ctx.cause(failure)
 
 
 def structure_records(records: list[dict[str, Any]], cls: type[T], ctx: ResponseContext) -> list[T]:
@@ -196,4 +223,5 @@ def structure_records(records: list[dict[str, Any]], cls: type[T], ctx: Response
     try:
         return decode_records(records, cls)
     except DecodeError as exc:
-        raise ctx.error(exc.reason) from exc.__cause__
+        failure = exc
+    raise ctx.error(failure.reason) from ctx.cause(failure)

@@ -33,6 +33,9 @@ class MockResponse:
     ) -> None:
         if content is not None and json is not None:
             raise TypeError("pass content= or json=, not both")
+        if content is not None and not isinstance(content, bytes | bytearray | memoryview):
+            hint = " (encode text first: content=text.encode())" if isinstance(content, str) else ""
+            raise TypeError(f"content must be bytes, got {type(content).__name__}{hint}")
         if isinstance(status_code, bool) or not isinstance(status_code, int):
             raise TypeError(f"status_code must be an int, got {type(status_code).__name__}")
         if not 100 <= status_code <= 599:
@@ -42,7 +45,7 @@ class MockResponse:
         if json is not None:
             content = orjson.dumps(json)
             self.headers.setdefault("Content-Type", "application/json")
-        self.content: bytes = content if content is not None else b""
+        self.content: bytes = bytes(content) if content is not None else b""
 
     def __repr__(self) -> str:
         return f"<MockResponse {self.status_code} {len(self.content)} bytes>"
@@ -107,15 +110,15 @@ async def _rendered(request: TransportRequest, multipart: Multipart) -> Transpor
             + value.encode()
             + b"\r\n"
         )
-    upload = multipart.upload
-    with upload.open() as source:
-        data = await _read_all(source)
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-        f'filename="{part_filename(upload.filename)}"\r\n'
-        f"Content-Type: {upload.content_type}\r\n\r\n"
-    )
-    parts.append(head.encode() + data + b"\r\n")
+    for upload in multipart.uploads:
+        with upload.open() as source:
+            data = await _read_all(source)
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{part_filename(upload.filename)}"\r\n'
+            f"Content-Type: {upload.content_type}\r\n\r\n"
+        )
+        parts.append(head.encode() + data + b"\r\n")
     content = b"".join(parts) + f"--{boundary}--\r\n".encode()
     headers = {**request.headers, "Content-Type": f"multipart/form-data; boundary={boundary}"}
     return attrs.evolve(request, headers=headers, content=content)

@@ -15,6 +15,7 @@ from typing import Any, Final
 import attrs
 import orjson
 
+from ._chat_state import ChatRecord, People, new_record, scheduled_message, tomorrow_stamp
 from ._history import JSON, format_timestamp, generate_history, new_uuid, new_wamid
 
 MEDIA_TYPES: Final = frozenset({"image", "video", "audio", "document"})
@@ -147,6 +148,57 @@ class Store:
         self.chats: dict[str, Chat] = {}
         self.media: dict[str, Upload] = {}
         self._rng = random.Random()  # noqa: S311 - ids only need to be unique, not secret
+        # The chat routes beyond send and timeline (``_routes_chats.py``).
+        self.records: dict[str, ChatRecord] = {}
+        self.people = People(self._rng)
+        self.scheduled: dict[str, JSON] = {}
+
+    def record(self, chat: Chat) -> ChatRecord:
+        """Return the chat's own fields, made up on first use for a chat seeded without them."""
+        record = self.records.get(chat.id)
+        if record is None:
+            record = self.records[chat.id] = new_record(chat.id, self._rng)
+        return record
+
+    def schedule(
+        self,
+        chat: Chat,
+        *,
+        text: str | None,
+        template: str | None,
+        language: str,
+        scheduled_at: datetime | None,
+        cancel_on_inbound: bool,
+    ) -> str:
+        """Store a PENDING scheduled message for ``chat`` and return its id."""
+        if template is not None:
+            payload: JSON = {
+                "type": "template",
+                "template": {"name": template, "language": language},
+                "template_fields": [],
+            }
+        else:
+            payload = {"type": "text", "body": text or "Lembrete: sua reunião é amanhã às 10h"}
+        when = (
+            tomorrow_stamp() if scheduled_at is None else format_timestamp(to_micros(scheduled_at))
+        )
+        message = scheduled_message(chat.id, self._rng, payload, when, cancel_on_inbound)
+        self.scheduled[message["id"]] = message
+        return str(message["id"])
+
+    def send_content(
+        self, chat: Chat, kind: str, *, body: str | None, payload: JSON, reply_to: str | None
+    ) -> JSON:
+        """Store a message of its own route (location, interactive) and return it."""
+        micros = self._next_micros(chat)
+        message = self._message(kind, format_timestamp(micros), body=body)
+        message["content_payload"].update(payload)
+        target = self._target(chat, reply_to)
+        if target is not None:
+            message["quoted_message"] = _without_quote(target[1])
+            message["content_payload"]["context"] = {"message_id": reply_to}
+        self._append(chat, micros, message)
+        return message
 
     def create_chat(self, events: int, seed: int | None) -> str:
         """Create a chat with ``events`` generated events and return its id."""
