@@ -635,10 +635,10 @@ async def test_a_chat_locked_by_another_process_fails_fast_and_the_others_go_on(
 
 
 async def test_two_exports_of_one_chat_in_one_process_do_not_both_write(tmp_path: Path) -> None:
-    # Latency: the first export holds the chat for 16 pages, far longer than the second
-    # takes to reach the lock.
+    # Latency: the first export holds the chat for 40 pages (0.4 s at least), far longer
+    # than the second takes to reach the lock.
     async with WeglyEmulator(latency=0.01) as emu, emu.client() as a, emu.client() as b:
-        chat_id = emu.create_chat(events=400, seed=313)
+        chat_id = emu.create_chat(events=1000, seed=313)
         first, second = await asyncio.gather(
             export(a, [chat_id], tmp_path, take=25), export(b, [chat_id], tmp_path, take=25)
         )
