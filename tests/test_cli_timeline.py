@@ -207,3 +207,14 @@ async def test_a_reader_that_goes_away_ends_it_quietly(
             proc.kill()
             await proc.communicate()
     assert (proc.returncode, err.decode()) == (0, "")
+
+
+async def test_a_hostile_error_message_stays_on_one_line(
+    emu: WeglyEmulator, chat: str, env: dict[str, str]
+) -> None:
+    emu.inject(400, body={"message": "nope\x1b[2J\nwegly-async: all good\u202e"})
+    code, out, err = await arun_cli("timeline", chat, env=env)
+    assert (code, out) == (1, "")
+    [line] = err.splitlines()
+    assert line.endswith("nope\\x1b[2J\\nwegly-async: all good\\u202e")
+    assert not ANSI.search(err)

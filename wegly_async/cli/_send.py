@@ -158,7 +158,7 @@ async def run_send(args: argparse.Namespace) -> int:
             with usage_errors():
                 result = await _send(client, kind, args)
         except WeglyError as exc:
-            print(f"chat {args.chat_id}: {describe_error(exc)}", file=sys.stderr)
+            print(one_line(f"chat {args.chat_id}: {describe_error(exc)}"), file=sys.stderr)
             return EXIT_FAILED
     for message in result.records:
         print(

@@ -79,7 +79,7 @@ async def run_timeline(args: argparse.Namespace) -> int:
                         break
         except WeglyError as exc:
             sys.stdout.flush()
-            print(f"chat {chat_id}: {describe_error(exc)}", file=sys.stderr)
+            print(one_line(f"chat {chat_id}: {describe_error(exc)}"), file=sys.stderr)
             return EXIT_FAILED
         except BrokenPipeError:
             # The reader went away (``| head``): stop quietly, like other Unix tools.
