@@ -108,6 +108,17 @@ async def test_a_huge_take_or_skip_is_400_naming_it(
     assert len(body["message"]) < 200  # the value is not echoed whole
 
 
+async def test_leading_zeros_do_not_make_a_number_large(
+    http: aiohttp.ClientSession, emu: WeglyEmulator, chat: str
+) -> None:
+    status, body = await timeline(http, emu, chat, take="0" * 30 + "3", skip="0" * 5_000 + "1")
+    assert status == 200
+    assert [r["id"] for r in body["records"]] == [e["id"] for e in emu.events(chat)[1:4]]
+    status, body = await timeline(http, emu, chat, skip=str(2**63))
+    assert status == 400
+    assert body["message"].startswith("skip must be an integer from 0 to 9223372036854775807")
+
+
 async def test_the_largest_skip_is_an_empty_page(
     http: aiohttp.ClientSession, emu: WeglyEmulator, chat: str
 ) -> None:

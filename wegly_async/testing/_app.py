@@ -287,12 +287,17 @@ def check_reference(chat: Chat, wamid: str | None) -> None:
 def _int_param(raw: str | None, name: str, *, default: int, minimum: int) -> int:
     if raw is None:
         return default
-    # Checked before int(): Python refuses to convert 4,300 digits and more.
-    if not (raw.isascii() and raw.isdigit()) or not minimum <= int(raw[:20]) <= _MAX_INT:
+    digits = raw.lstrip("0") or "0"
+    # Measured before int(): Python refuses to convert 4,300 digits and more.
+    if not (raw.isascii() and raw.isdigit() and len(digits) <= len(str(_MAX_INT))):
+        value = None
+    else:
+        value = int(digits)
+    if value is None or not minimum <= value <= _MAX_INT:
         raise ApiError(
             400, f"{name} must be an integer from {minimum} to {_MAX_INT}, got {raw[:30]!r}"
         )
-    return int(raw)
+    return value
 
 
 def _parse_send(body: Body) -> SendRequest:
