@@ -69,7 +69,7 @@ async def test_each_event_is_one_line_of_time_direction_type_wamid_and_text(
         media = message.get("media")
         if media is not None:
             assert f"[{media['file_name']}]" in got[4]
-    assert {columns(line)[2] for line in lines} >= {"text", "call", "-"}
+    assert {columns(line)[2] for line in lines} >= {"text", "call", "-", "image"}
     assert not ANSI.search(out)
 
 
@@ -102,7 +102,11 @@ async def test_a_large_limit_stops_after_that_many_events(
     assert (code, err) == (0, "")
     wamids = [columns(line)[3] for line in out.splitlines()]
     assert wamids == [e["message"]["content_payload"]["wamid"] for e in emu.events(chat)[:150]]
-    assert emu.requests[0].query == {"order": "asc", "skip": "0", "take": "100"}
+    # Two pages of 100 hold 150 events (the second starts at the first's last event).
+    assert [request.query for request in emu.requests] == [
+        {"order": "asc", "skip": "0", "take": "100"},
+        {"order": "asc", "skip": "99", "take": "100"},
+    ]
 
 
 async def test_search_prints_only_the_matching_events(

@@ -11,7 +11,7 @@ from datetime import UTC
 
 import orjson
 
-from .._constants import DEFAULT_PAGE_SIZE
+from .._constants import DEFAULT_PAGE_SIZE, DEFAULT_PREFETCH
 from .._errors import WeglyError
 from .._validation import check_chat_id, check_int
 from ..resources.chats.timeline import TimelinePager
@@ -63,11 +63,15 @@ async def run_timeline(args: argparse.Namespace) -> int:
         chat_id = check_chat_id(args.chat_id, "CHAT_ID")
         limit = None if args.limit is None else check_int(args.limit, "--limit", minimum=1)
     client = make_client(args)
-    # A small --limit asks for no more records than it prints.
+    # With a --limit, pages are read one after the other and no larger than needed, so
+    # nothing is asked for past the N-th event; without, requests run ahead to go faster.
     take = DEFAULT_PAGE_SIZE if limit is None else min(limit, DEFAULT_PAGE_SIZE)
+    prefetch = DEFAULT_PREFETCH if limit is None else 1
     async with client:
         with usage_errors():
-            pager = client.chats.timeline(chat_id, order=args.order, take=take, search=args.search)
+            pager = client.chats.timeline(
+                chat_id, order=args.order, take=take, search=args.search, prefetch=prefetch
+            )
         lines = _lines(pager, args.json)
         printed = 0
         try:
