@@ -371,3 +371,18 @@ async def test_a_directory_upload_is_a_clear_usage_error(
     assert (code, out) == (2, "")
     assert f"--video {tmp_path}: cannot read it (Is a directory)" in err
     assert emu.requests == []
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("--token", SECRET, "timeline", CHAT), "unrecognized option --token before the command"),
+        (("timeline", CHAT, "--token=", SECRET), "1 unexpected argument(s), not shown"),
+        (("send", CHAT, "--text", "oi", SECRET), "1 unexpected argument(s), not shown"),
+    ],
+)
+def test_a_misplaced_token_is_never_echoed(args: tuple[str, ...], fragment: str) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert fragment in result.stderr
+    assert SECRET not in result.stderr + result.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import itertools
 import re
 import sys
 from collections.abc import Sequence
@@ -21,6 +22,18 @@ class SuggestingParser(argparse.ArgumentParser):
     rest of the line, a token included); this names just the unknown option and a guess.
     """
 
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        """Parse like argparse, but never echo a leftover argument: it may be the token."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.error(
+                f"{len(extras)} unexpected argument(s), not shown (one may be the token): "
+                "quote a text that has spaces, and give each option once"
+            )
+        return parsed
+
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
@@ -29,6 +42,16 @@ class SuggestingParser(argparse.ArgumentParser):
             unknown = self._unknown_option(arg_list)
             if unknown is not None:
                 self.error(self._unknown_message(unknown))
+        else:
+            # Before the command only the parser's own options can come; what follows an
+            # unknown one (``--token SECRET send``) would be echoed as an invalid command.
+            head = list(itertools.takewhile(lambda arg: arg.startswith("-"), arg_list))
+            unknown = self._unknown_option(head)
+            if unknown is not None:
+                self.error(
+                    f"unrecognized option {unknown} before the command: "
+                    f"options go after it ({self.prog} COMMAND {unknown} ...)"
+                )
         return super().parse_known_args(arg_list, namespace)
 
     def _options(self) -> list[str]:
