@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -166,6 +167,18 @@ async def test_a_bad_gzip_body_is_400(
     good = gzip.compress(b'{"type": "text", "body": "comprimido"}')
     status, body = await post(http, emu, chat, good, **headers)
     assert (status, body["records"][0]["body_text"]) == (201, "comprimido")
+
+
+async def test_a_bad_gzip_body_logs_no_unhandled_exception(
+    http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with WeglyEmulator() as emu:
+        chat = emu.create_chat(events=1, seed=9)
+        headers = {**json_type(), "Content-Encoding": "gzip"}
+        status, _ = await post(http, emu, chat, b"not gzip at all", **headers)
+        assert status == 400
+    # Closed: every connection handler has finished, lingering included.
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 # --- multipart ------------------------------------------------------------------------------

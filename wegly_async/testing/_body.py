@@ -64,6 +64,9 @@ async def read_body(request: web.Request) -> Body:
     except _Unreadable as exc:
         return Body(error=f"malformed multipart body: {exc}")
     except web.RequestPayloadError:
+        # Nothing more can be read: marked as ended, so aiohttp does not try to drain it
+        # after the answer (and log the same error again as an unhandled exception).
+        request.content.feed_eof()
         return Body(error="the request body cannot be decoded: check its Content-Encoding")
     except (ValueError, HttpProcessingError) as exc:
         return Body(error=f"malformed multipart body: {_reason(exc)}")
