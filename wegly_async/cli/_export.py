@@ -12,9 +12,7 @@ from collections.abc import Iterator
 from .._client import WeglyClient
 from .._validation import check_chat_id
 from ..export import ExportResult, export_timelines
-
-# The one place that builds a client from the connection options (token, base URL, origin).
-from ._commands import _make_client as make_client
+from ._connection import make_client
 from ._exits import EXIT_FAILED, EXIT_OK, Interrupted, describe_error, usage_errors
 from ._progress import progress_reporter
 

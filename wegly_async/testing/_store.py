@@ -66,19 +66,30 @@ class SendRequest:
 class Entry:
     """One timeline event: its sort key, its JSON bytes and what search and lookups need."""
 
-    __slots__ = ("blob", "body", "folded", "key")
+    __slots__ = ("blob", "folded", "key", "searched")
 
-    def __init__(self, key: tuple[int, str], blob: bytes, body: str | None) -> None:
+    def __init__(self, key: tuple[int, str], blob: bytes, searched: str) -> None:
         self.key = key
         self.blob = blob
-        self.body = body
+        self.searched = searched
         self.folded: str | None = None
 
     def matches(self, needle: str) -> bool:
-        """Tell whether the folded ``needle`` occurs in this event's message text."""
+        """Tell whether the folded ``needle`` occurs in what ``search`` looks at."""
         if self.folded is None:
-            self.folded = fold(self.body) if self.body else ""
+            self.folded = fold(self.searched)
         return needle in self.folded
+
+
+def searched_text(message: JSON) -> str:
+    """Return what ``search`` matches in a message: its text and its media's file name.
+
+    The docs say "by title, or by code when numeric"; a substring of the text or the file
+    name covers both, so "Proposta Comercial nº 19615.pdf" is found by ``19615``.
+    """
+    media = message.get("media") or {}
+    pieces = (message.get("body_text"), media.get("file_name"))
+    return "\n".join(piece for piece in pieces if isinstance(piece, str))
 
 
 class Chat:
@@ -94,7 +105,7 @@ class Chat:
     def insert(self, micros: int, event: JSON) -> Entry:
         """Store ``event`` at its place in time and index its message's wamid."""
         message = event.get("message") or {}
-        entry = Entry((micros, event["id"]), _dumps(event), message.get("body_text"))
+        entry = Entry((micros, event["id"]), _dumps(event), searched_text(message))
         entries = self.entries
         if not entries or entries[-1].key < entry.key:
             entries.append(entry)
