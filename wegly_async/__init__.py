@@ -16,6 +16,7 @@ from ._enums import (
     Order,
     ReactionActor,
     SentVia,
+    WebhookEventKey,
 )
 from ._errors import (
     APIConnectionError,
@@ -33,6 +34,9 @@ from ._errors import (
     SendTimeoutError,
     TimelineChangedError,
     UnprocessableEntityError,
+    WebhookError,
+    WebhookPayloadError,
+    WebhookSignatureError,
     WeglyError,
 )
 from ._pagination import OffsetPage, OffsetPager, RawPage
@@ -48,11 +52,13 @@ from .types import (
     Media,
     Message,
     Reaction,
+    RecordSummary,
     SendResult,
     TemplateField,
     TimelineEvent,
     TimelinePage,
     User,
+    WebhookEvent,
 )
 
 __all__ = [
@@ -90,6 +96,7 @@ __all__ = [
     "RawResponse",
     "Reaction",
     "ReactionActor",
+    "RecordSummary",
     "RequestOptions",
     "SendOutcomeUnknownError",
     "SendResult",
@@ -107,6 +114,11 @@ __all__ = [
     "TransportResponse",
     "UnprocessableEntityError",
     "User",
+    "WebhookError",
+    "WebhookEvent",
+    "WebhookEventKey",
+    "WebhookPayloadError",
+    "WebhookSignatureError",
     "WeglyClient",
     "WeglyError",
     "__version__",

@@ -17,11 +17,15 @@
     │   ├── RateLimitError              429
     │   └── InternalServerError         >= 500
     ├── InvalidResponseError            a 2xx answer we could not understand
-    └── TimelineChangedError            a timeline changed in a way paging cannot follow
+    ├── TimelineChangedError            a timeline changed in a way paging cannot follow
+    └── WebhookError                    a webhook delivery we refuse
+        ├── WebhookSignatureError       its signature is missing or wrong (nothing parsed)
+        └── WebhookPayloadError         its body is not the event envelope
 
 Caller mistakes are not in this tree: they raise ``ValueError`` or ``TypeError``
 before any request is made. Nor is ``DecodeError``, the internal, HTTP-free error of
-decoding: it never reaches users, the HTTP layer raises it as ``InvalidResponseError``.
+decoding: it never reaches users, the HTTP layer raises it as ``InvalidResponseError``
+and the webhook layer as ``WebhookPayloadError``.
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ __all__ = [
     "SendTimeoutError",
     "TimelineChangedError",
     "UnprocessableEntityError",
+    "WebhookError",
+    "WebhookPayloadError",
+    "WebhookSignatureError",
     "WeglyError",
 ]
 
@@ -198,6 +205,18 @@ class TimelineChangedError(WeglyError):
         self.message = message
         self.chat_id = chat_id
         self.offset = offset
+
+
+class WebhookError(WeglyError):
+    """Raise when a webhook delivery cannot be accepted."""
+
+
+class WebhookSignatureError(WebhookError):
+    """Raise when a webhook body's signature is missing or does not match the secret."""
+
+
+class WebhookPayloadError(WebhookError):
+    """Raise when a verified webhook body is not the event envelope Wegly sends."""
 
 
 _ERRORS_BY_STATUS: dict[int, type[APIStatusError]] = {

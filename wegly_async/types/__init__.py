@@ -3,6 +3,7 @@
 from .chats import Call, Media, Message, Reaction, SendResult, TemplateField
 from .shared import Agent, User
 from .timeline import TimelineEvent, TimelinePage
+from .webhooks import RecordSummary, WebhookEvent
 
 __all__ = [
     "Agent",
@@ -10,9 +11,11 @@ __all__ = [
     "Media",
     "Message",
     "Reaction",
+    "RecordSummary",
     "SendResult",
     "TemplateField",
     "TimelineEvent",
     "TimelinePage",
     "User",
+    "WebhookEvent",
 ]
