@@ -25,7 +25,7 @@ MESSAGE = {
     "id": "6f1c2a7e-3b4d-4c5e-8f90-1a2b3c4d5e6f",
     "type": "text",
     "from_me": False,
-    "body": {"text": "Olá, quero um orçamento"},
+    "body_text": "Olá, quero um orçamento",
     "created_at": "2026-11-30T12:00:00Z",
     "content_payload": {"wamid": "wamid.HBgM"},
 }
@@ -156,6 +156,7 @@ def test_a_message_event_decodes_with_typed_accessors_and_keeps_unknown_fields()
     assert isinstance(event.message, wa.Message)
     assert event.message.id == MESSAGE["id"]
     assert event.message.from_me is False
+    assert event.message.body_text == "Olá, quero um orçamento"
     assert event.payload["novo_campo"] == {"x": 1}
     assert event.lead is None and event.deal is None
 
