@@ -191,7 +191,8 @@ async def test_send_text(emu: WeglyEmulator, chat: str, env: dict[str, str]) -> 
     assert err == ""
     newest = emu.events(chat)[-1]["message"]
     assert newest["body_text"] == text
-    assert out.strip() == f"sent text {newest['id']} (status processing)"
+    wamid = newest["content_payload"]["wamid"]
+    assert out.strip() == f"sent text {newest['id']} wamid {wamid} (status processing)"
     [request] = emu.requests
     assert request.json == {"type": "text", "body": text}
 
@@ -253,7 +254,8 @@ async def test_send_template_with_a_field(
     }
     newest = emu.events(chat)[-1]["message"]
     assert newest["type"] == "template"
-    assert out.strip() == f"sent template {newest['id']} (status processing)"
+    wamid = newest["content_payload"]["wamid"]
+    assert out.strip() == f"sent template {newest['id']} wamid {wamid} (status processing)"
 
 
 async def test_send_template_with_a_malformed_field_is_a_usage_error(
@@ -286,7 +288,8 @@ async def test_send_image_with_caption(
     newest = emu.events(chat)[-1]["message"]
     assert newest["body_text"] == "Nosso cardápio"
     assert newest["media"]["file_name"] == "cardápio.png"
-    assert out.strip() == f"sent image {newest['id']} (status processing)"
+    wamid = newest["content_payload"]["wamid"]
+    assert out.strip() == f"sent image {newest['id']} wamid {wamid} (status processing)"
 
 
 async def test_send_a_missing_file_is_a_usage_error(

@@ -273,7 +273,12 @@ async def test_search_is_case_and_accent_insensitive(api: Api) -> None:
 
 async def test_search_counts_and_pages_only_the_matches(api: Api, chat: str) -> None:
     events = api.emu.events(chat)
-    matching = [e["id"] for e in events if "e" in (e["message"].get("body_text") or "").lower()]
+
+    def searched(message: dict[str, Any]) -> str:
+        media = message.get("media") or {}
+        return f"{message.get('body_text') or ''}\n{media.get('file_name') or ''}".lower()
+
+    matching = [e["id"] for e in events if "e" in searched(e["message"])]
     assert 5 < len(matching) < len(events)
     status, body = await api.timeline(chat, search="E", take=3, skip=2, order="desc")
     assert (status, body["total"]) == (200, len(matching))

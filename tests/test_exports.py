@@ -31,3 +31,25 @@ def test_public_classes_are_shown_under_the_package_name() -> None:
 def test_version_is_a_string() -> None:
     assert isinstance(wa.__version__, str)
     assert wa.__version__[0].isdigit()
+
+
+def test_the_chat_route_models_and_enums_are_exported() -> None:
+    chat_names = {
+        "AssignedAgent",
+        "Button",
+        "CancelReason",
+        "Chat",
+        "ChatStatus",
+        "ChatType",
+        "ListRow",
+        "ListSection",
+        "MessageKind",
+        "PhoneNumber",
+        "Role",
+        "ScheduledMessage",
+        "ScheduledMessageStatus",
+        "UnreadSummary",
+    }
+    assert chat_names <= set(wa.__all__)
+    assert wa.Chat.__module__ == "wegly_async.types.chats"
+    assert issubclass(wa.ChatStatus, wa.OpenStrEnum)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import types
 from collections.abc import AsyncGenerator, Mapping
@@ -105,7 +106,18 @@ class AiohttpTransport:
         """Send ``request`` once and return the whole answer, or raise ``TransportError``."""
         progress = _Progress()
         try:
-            return await self._attempt(request, progress)
+            session = await self._get_session()
+            headers = dict(request.headers)
+            agent = headers.get("User-Agent")
+            if agent is not None and AIOHTTP_AGENT not in agent:
+                headers["User-Agent"] = f"{agent} {AIOHTTP_AGENT}"
+            if request.multipart is None:
+                return await self._exchange(session, request, headers, request.content, progress)
+            with contextlib.ExitStack() as stack:
+                uploads = request.multipart.uploads
+                sources = [stack.enter_context(upload.open()) for upload in uploads]
+                form = _build_form(request.multipart, sources)
+                return await self._exchange(session, request, headers, form, progress)
         except _FAILURES as exc:
             error = _transport_error(exc, progress)
         # Raised outside the except block, so that neither __cause__ nor __context__ holds
@@ -154,18 +166,6 @@ class AiohttpTransport:
                 session.detach()
             self._session = self._guard = None
         self._session_loop = loop
-
-    async def _attempt(self, request: TransportRequest, progress: _Progress) -> TransportResponse:
-        session = await self._get_session()
-        headers = dict(request.headers)
-        agent = headers.get("User-Agent")
-        if agent is not None and AIOHTTP_AGENT not in agent:
-            headers["User-Agent"] = f"{agent} {AIOHTTP_AGENT}"
-        if request.multipart is None:
-            return await self._exchange(session, request, headers, request.content, progress)
-        with request.multipart.upload.open() as source:
-            form = _build_form(request.multipart, source)
-            return await self._exchange(session, request, headers, form, progress)
 
     async def _exchange(
         self,
@@ -237,14 +237,13 @@ async def _read_capped(
     return bytes(body)
 
 
-def _build_form(multipart: Multipart, source: object) -> aiohttp.FormData:
+def _build_form(multipart: Multipart, sources: list[Any]) -> aiohttp.FormData:
     form = aiohttp.FormData(quote_fields=False, charset="utf-8")
     for name, value in multipart.fields.items():
         form.add_field(name, value)
-    upload = multipart.upload
-    form.add_field(
-        "file", source, filename=part_filename(upload.filename), content_type=upload.content_type
-    )
+    for upload, source in zip(multipart.uploads, sources, strict=True):
+        filename = part_filename(upload.filename)
+        form.add_field("file", source, filename=filename, content_type=upload.content_type)
     return form
 
 

@@ -55,6 +55,18 @@ SPECULATION_START_WIDTH = 2
 # sequential paging instead of 1.4x for a request every page (measured in tests).
 REGION_PAGES = 4
 
+# WhatsApp's limits on interactive messages, which Wegly passes through (API.md 4.4).
+MAX_INTERACTIVE_BODY = 1024
+MAX_BUTTONS = 3
+MAX_BUTTON_TITLE = 20
+MAX_CHOICE_ID = 256  # a reply button's or a list row's id
+MAX_LIST_SECTIONS = 10
+MAX_LIST_ROWS = 10  # over all sections
+MAX_LIST_BUTTON = 20
+MAX_SECTION_TITLE = 24
+MAX_ROW_TITLE = 24
+MAX_ROW_DESCRIPTION = 72
+
 # ``export_timelines`` and ``wegly-async export``: the file formats, and the budget of
 # requests in flight over all the chats of one export (the pager's prefetch included).
 EXPORT_FORMATS = ("jsonl", "csv")

@@ -26,6 +26,7 @@ __all__ = [
     "converter",
     "decode_json",
     "encode_json",
+    "form_text",
     "make_converter",
     "parse_datetime",
 ]
@@ -241,3 +242,8 @@ def encode_json(value: Any) -> bytes:
     if isinstance(value, Mapping):
         value = {key: item for key, item in value.items() if item is not None}
     return orjson.dumps(converter.unstructure(value))
+
+
+def form_text(value: object) -> str:
+    """Return a value as a multipart text part: strings as they are, others as JSON (``true``)."""
+    return value if isinstance(value, str) else encode_json(value).decode()

@@ -8,13 +8,18 @@ from typing import Self
 __all__ = [
     "CallDirection",
     "CallStatus",
+    "CancelReason",
+    "ChatStatus",
+    "ChatType",
     "EventType",
+    "MessageKind",
     "MessageOrigin",
     "MessageStatus",
     "MessageType",
     "OpenStrEnum",
     "Order",
     "ReactionActor",
+    "ScheduledMessageStatus",
     "SentVia",
     "WebhookEventKey",
 ]
@@ -55,6 +60,9 @@ class MessageType(OpenStrEnum):
     AUDIO = "audio"
     DOCUMENT = "document"
     TEMPLATE = "template"
+    # Sent through their own routes (send_location, send_buttons / send_list).
+    LOCATION = "location"
+    INTERACTIVE = "interactive"
 
 
 class MessageOrigin(OpenStrEnum):
@@ -106,6 +114,41 @@ class CallDirection(OpenStrEnum):
 
     INBOUND = "INBOUND"
     OUTBOUND = "OUTBOUND"
+
+
+class ChatStatus(OpenStrEnum):
+    """Where a chat stands (the docs show ``OPEN`` only)."""
+
+    OPEN = "OPEN"
+
+
+class ChatType(OpenStrEnum):
+    """Whether a chat is with one contact or a group (the docs show ``INDIVIDUAL`` only)."""
+
+    INDIVIDUAL = "INDIVIDUAL"
+
+
+class ScheduledMessageStatus(OpenStrEnum):
+    """Where a scheduled message is: waiting, sent, canceled or failed."""
+
+    PENDING = "PENDING"
+    # Not in the docs, which show the first value only; implied by sent_at, canceled_at
+    # and failure_reason, listed for convenience.
+    SENT = "SENT"
+    CANCELED = "CANCELED"
+    FAILED = "FAILED"
+
+
+class MessageKind(OpenStrEnum):
+    """What a scheduled message will be sent as (the docs show ``OPEN_MESSAGE`` only)."""
+
+    OPEN_MESSAGE = "OPEN_MESSAGE"
+
+
+class CancelReason(OpenStrEnum):
+    """Why a scheduled message was canceled (the docs show ``USER_REQUEST`` only)."""
+
+    USER_REQUEST = "USER_REQUEST"
 
 
 class Order(enum.StrEnum):

@@ -49,7 +49,8 @@ class OffsetPager(Generic[T]):
     page. Every record that existed when the iteration started is yielded exactly once and
     in order while new ones arrive at the moving end (the end in ``asc``, the head in
     ``desc``); records added meanwhile are yielded at most once (by ``key``, their id); a
-    change the pager cannot place raises ``TimelineChangedError``.
+    change the pager cannot place raises ``TimelineChangedError``. With ``limit`` an
+    iteration stops after that many records, and no request asks for more than it needs.
     """
 
     def __init__(
@@ -62,8 +63,10 @@ class OffsetPager(Generic[T]):
         order: Order = Order.ASC,
         chat_id: str | None = None,
         key: str = "id",
+        limit: int | None = None,
     ) -> None:
         self._fetch = fetch
+        self._limit = limit
         self._skip = skip
         self._take = take
         self._prefetch = prefetch
@@ -74,7 +77,7 @@ class OffsetPager(Generic[T]):
     def __repr__(self) -> str:
         return (
             f"<{type(self).__name__} order={self._order.value} skip={self._skip} "
-            f"take={self._take} prefetch={self._prefetch}>"
+            f"take={self._take} prefetch={self._prefetch} limit={self._limit}>"
         )
 
     def __aiter__(self) -> AsyncIterator[T]:
@@ -137,12 +140,18 @@ class OffsetPager(Generic[T]):
             after=after,
             chat_id=self._chat_id,
             key=self._key,
+            limit=self._limit,
         )
+        left = self._limit
         try:
             first = True
             while (step := await walker.next_page()) is not None:
                 answer, start = step
                 fresh = walker.seen.fresh(answer.page.records[start:])
+                if left is not None:
+                    fresh = _within_limit(walker, answer, start, fresh, left)
+                    left -= len(fresh)
+                    walker.consumed(len(fresh))
                 if fresh or first:
                     page = RawPage(
                         total=answer.page.total,
@@ -155,3 +164,14 @@ class OffsetPager(Generic[T]):
                 first = False
         finally:
             await walker.aclose()
+
+
+def _within_limit(walker: Walker, answer: Any, start: int, fresh: Records, left: int) -> Records:
+    """Return the first ``left`` of ``fresh``, moving the walker back to the last one kept."""
+    if len(fresh) <= left:
+        return fresh
+    kept = fresh[:left]
+    last = kept[-1]
+    stop = next(i for i in range(start, len(answer.page.records)) if answer.page.records[i] is last)
+    walker.truncate(answer, stop + 1)
+    return kept

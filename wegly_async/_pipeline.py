@@ -13,7 +13,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._config import Timeout
 from ._constants import API_PREFIX
-from ._convert import decode_json, encode_json
+from ._convert import decode_json, encode_json, form_text
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -173,8 +173,8 @@ class Pipeline:
         extra_body = options.get("extra_body") or {}
         if multipart is not None:
             if extra_body:
-                fields = {**multipart.fields, **{k: _text(v) for k, v in extra_body.items()}}
-                multipart = Multipart(fields=fields, upload=multipart.upload)
+                fields = {**multipart.fields, **{k: form_text(v) for k, v in extra_body.items()}}
+                multipart = attrs.evolve(multipart, fields=fields)
         elif request.json is not None or extra_body:
             content = encode_json({**(request.json or {}), **extra_body})
             headers["Content-Type"] = "application/json"
@@ -210,7 +210,9 @@ class Pipeline:
         retry = self.retry
         if "max_retries" in request.options:
             retry = attrs.evolve(retry, max_retries=request.options["max_retries"])
-        replayable = request.multipart is None or request.multipart.upload.replayable
+        replayable = request.multipart is None or all(
+            upload.replayable for upload in request.multipart.uploads
+        )
         attempt = 0
         while True:
             error: APIStatusError | APIConnectionError
@@ -258,11 +260,6 @@ class Pipeline:
             )
             await retry.sleep(delay)
             attempt += 1
-
-
-def _text(value: object) -> str:
-    """Return an ``extra_body`` value as a multipart text part: strings as is, others as JSON."""
-    return value if isinstance(value, str) else encode_json(value).decode()
 
 
 def _next_delay(

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import contextvars
 import functools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from ._pipeline import APIRequest, Pipeline, RawResponse, RequestOptions, check_options
-from ._responses import ResponseContext, parse_envelope, structure_records
+from ._responses import ResponseContext, parse_envelope, parse_response, structure_records
 from ._transport import Multipart
 from ._walker import FetchedPage, FetchPage, Records
 
 if TYPE_CHECKING:
     from ._client import WeglyClient
 
-__all__ = ["APIResource", "Parser", "to_raw_response"]
+__all__ = ["APIResource", "Parser", "model_parser", "to_raw_response"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -66,17 +66,20 @@ class APIResource:
         # The raw twin hands back the response itself: its T is the RawResponse.
         return cast("T", response if raw else response.parse())
 
-    async def _get(
+    # The verb helpers hand back _request's coroutine rather than awaiting it: one coroutine
+    # frame less on every call, resumed at each of its suspensions.
+
+    def _get(
         self,
         path: str,
         parser: Parser[T],
         options: RequestOptions,
         *,
         params: Mapping[str, str | int] | None = None,
-    ) -> T:
-        return await self._request("GET", path, parser, options, params=params, idempotent=True)
+    ) -> Coroutine[Any, Any, T]:
+        return self._request("GET", path, parser, options, params=params, idempotent=True)
 
-    async def _post(
+    def _post(
         self,
         path: str,
         parser: Parser[T],
@@ -84,21 +87,30 @@ class APIResource:
         *,
         json: Mapping[str, Any] | None = None,
         multipart: Multipart | None = None,
-    ) -> T:
+    ) -> Coroutine[Any, Any, T]:
         # A POST is never repeated after it may have reached the server.
-        return await self._request(
+        return self._request(
             "POST", path, parser, options, json=json, multipart=multipart, idempotent=False
         )
 
-    async def _put(
+    def _put(
         self, path: str, parser: Parser[T], options: RequestOptions, *, json: Any, idempotent: bool
-    ) -> T:
-        return await self._request("PUT", path, parser, options, json=json, idempotent=idempotent)
+    ) -> Coroutine[Any, Any, T]:
+        return self._request("PUT", path, parser, options, json=json, idempotent=idempotent)
 
-    async def _patch(
-        self, path: str, parser: Parser[T], options: RequestOptions, *, json: Any, idempotent: bool
-    ) -> T:
-        return await self._request("PATCH", path, parser, options, json=json, idempotent=idempotent)
+    def _patch(
+        self,
+        path: str,
+        parser: Parser[T],
+        options: RequestOptions,
+        *,
+        json: Any,
+        multipart: Multipart | None = None,
+        idempotent: bool,
+    ) -> Coroutine[Any, Any, T]:
+        return self._request(
+            "PATCH", path, parser, options, json=json, multipart=multipart, idempotent=idempotent
+        )
 
     def _list_fetch(
         self,
@@ -125,10 +137,19 @@ class APIResource:
 
         return fetch
 
-    async def _delete(
+    def _delete(
         self, path: str, parser: Parser[T], options: RequestOptions, *, idempotent: bool
-    ) -> T:
-        return await self._request("DELETE", path, parser, options, idempotent=idempotent)
+    ) -> Coroutine[Any, Any, T]:
+        return self._request("DELETE", path, parser, options, idempotent=idempotent)
+
+
+def model_parser(cls: type[T]) -> Parser[T]:
+    """Return the parser that decodes a success answer's body into ``cls``."""
+
+    def parse(raw: RawResponse[Any]) -> T:
+        return parse_response(raw, cls)
+
+    return parse
 
 
 def to_raw_response(

@@ -22,10 +22,18 @@ __all__ = ["AsyncTransport", "Multipart", "TransportError", "TransportRequest", 
 
 @attrs.frozen
 class Multipart:
-    """A multipart/form-data body: text fields plus one file part named ``file``."""
+    """A multipart/form-data body: text fields plus file parts, each named ``file``."""
 
     fields: Mapping[str, str]
     upload: Upload
+    # Further files, each in a part of its own after ``upload`` (one scheduled message
+    # may carry several).
+    more_uploads: tuple[Upload, ...] = ()
+
+    @property
+    def uploads(self) -> tuple[Upload, ...]:
+        """Every file of the body, in order."""
+        return (self.upload, *self.more_uploads)
 
 
 @attrs.frozen

@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import math
 import uuid
+from datetime import datetime
 
 from ._enums import Order
 
 __all__ = [
+    "check_aware_datetime",
     "check_bool",
     "check_chat_id",
+    "check_coordinate",
     "check_header_text",
     "check_int",
+    "check_label",
     "check_optional_text",
     "check_order",
     "check_seconds",
     "check_str",
     "check_text",
+    "check_uuid",
 ]
 
 
@@ -78,6 +83,32 @@ def check_optional_text(value: object, name: str) -> str | None:
     return None if value is None else check_text(value, name)
 
 
+def check_label(value: object, name: str, max_length: int) -> str:
+    """Return ``value`` when it is non-empty text of at most ``max_length`` characters."""
+    text = check_text(value, name)
+    if len(text) > max_length:
+        raise ValueError(f"{name} must be at most {max_length} characters, got {len(text)}")
+    return text
+
+
+def check_coordinate(value: object, name: str, limit: float) -> float:
+    """Return ``value`` as a float when it is a finite number from ``-limit`` to ``limit``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value) or not -limit <= value <= limit:
+        raise ValueError(f"{name} must be from {-limit:g} to {limit:g}, got {value!r}")
+    return float(value)
+
+
+def check_aware_datetime(value: object, name: str) -> datetime:
+    """Return ``value`` when it is a timezone-aware datetime."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"{name} must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, e.g. datetime.now(timezone.utc)")
+    return value
+
+
 def check_header_text(value: object, name: str) -> str:
     """Return ``value`` when it can go into an HTTP header: text without control characters."""
     text = check_str(value, name)
@@ -102,6 +133,11 @@ def check_order(value: object, name: str = "order") -> Order:
 
 def check_chat_id(value: object, name: str = "chat_id") -> str:
     """Return ``value`` as a canonical UUID string, the only form allowed into a URL path."""
+    return check_uuid(value, name)
+
+
+def check_uuid(value: object, name: str) -> str:
+    """Return ``value`` (an id: chat, user, agent, ...) as a canonical UUID string."""
     if isinstance(value, uuid.UUID):
         return str(value)
     if not isinstance(value, str):

@@ -233,8 +233,11 @@ class Walker:
         after: TimelineCursor | None,
         chat_id: str | None,
         key: str = "id",
+        limit: int | None = None,
     ) -> None:
         self._key = key
+        # Records still wanted past the frontier (None: all); the reader counts them off.
+        self._left = limit
         self._fetch = fetch
         self._desc = desc
         self._start = start
@@ -306,6 +309,28 @@ class Walker:
             recent_ids=recent[:-1],
         )
 
+    def consumed(self, count: int) -> None:
+        """Count off ``count`` records handed to the reader against the limit, if any."""
+        if self._left is not None:
+            self._left -= count
+            if self._left <= 0:
+                self._done = True
+
+    def _limited_take(self, key: int, take: int) -> int:
+        """Return ``take`` for a request at ``key`` shrunk to end at the last record wanted."""
+        if self._left is None:
+            return take
+        frontier = -1 if self._frontier is None else self._frontier
+        return max(min(take, frontier + self._left - key + 1), 1)
+
+    def truncate(self, answer: _Answer, stop: int) -> None:
+        """Make record ``stop - 1`` of ``answer`` the last handed out (the reader stopped there)."""
+        records = answer.page.records
+        for _ in range(len(records) - stop):
+            if self._recent:
+                self._recent.pop()
+        self._set_frontier(answer.skip + stop - 1, answer.page.total, records[stop - 1][self._key])
+
     # -- the reader -----------------------------------------------------------------------
 
     async def next_page(self) -> tuple[_Answer, int] | None:
@@ -317,7 +342,7 @@ class Walker:
         if self._frontier is None:
             if self._done:
                 return None
-            request = self._spawn(None, self._start, self._take)
+            request = self._spawn(None, self._start, self._limited_take(0, self._take))
             answer = await self._take_answer(request)
             self._done = not answer.page.records
             self._advance(answer, 0)
@@ -424,7 +449,7 @@ class Walker:
     def _spawn_key(self, key: int) -> _Request:
         total = self._total if self._total is not None else self._anchor_total
         skip = max(0, key + self._shift(total))
-        return self._spawn(key, skip, self._anchored_take)
+        return self._spawn(key, skip, self._limited_take(key, self._anchored_take))
 
     def _spawn(self, key: int | None, skip: int, take: int) -> _Request:
         task = asyncio.ensure_future(self._answer(skip, take))
@@ -539,6 +564,9 @@ class Walker:
         in_flight = sum(request.answer is None for request in self._requests.values())
         waiting = len(self._requests) - in_flight
         bound = self._bound(self._total)
+        if self._left is not None:
+            # No request past the last record wanted.
+            bound = min(bound, self._frontier + self._left + 1)
         # Walk the requests from the frontier: after an answer, the first coordinate no
         # request holds is a gap to fill; after a request still in flight, the next one
         # goes a page on or, when page sizes vary, at the start of the next stretch.

@@ -61,6 +61,45 @@ async def bot(session: aiohttp.ClientSession) -> None:
         print(len(everything))
 
 
+async def chat_routes(client: wa.WeglyClient, chat: str, user: str) -> None:
+    created: wa.Chat = await client.chats.create(
+        whatsapp_phone_id=chat,
+        wa_contact_id="11999999999",
+        template="saudacao_inicial",
+        language="pt_BR",
+        status=wa.ChatStatus.OPEN,
+    )
+    found: wa.Chat = await client.chats.get(created.id or chat, timeout=5)
+    last: wa.Message | None = found.last_message
+    wamid: str | None = last.wamid if last is not None else None
+    kind: wa.ChatType | None = found.chat_type
+    agent: wa.AssignedAgent | None = found.assigned_agent
+    print(kind, agent, found.phone_number)
+    await client.chats.send_location(chat, latitude=-23.5, longitude=-46.6, reply_to=wamid)
+    await client.chats.send_buttons(chat, "Sim?", [wa.Button("y", "Sim")])
+    await client.chats.send_list(
+        chat,
+        "Escolha",
+        button="Ver",
+        sections=[wa.ListSection("Planos", [wa.ListRow("pro", "Pro", "O melhor")])],
+    )
+    unread: wa.UnreadSummary = await client.chats.unread_summary()
+    print(unread.unread_messages_total + unread.unread_chats_total)
+    await client.chats.remove_participant(chat, user)
+    await client.chats.set_responsible(chat, user, update_leads=True)
+    scheduled: wa.ScheduledMessage = await client.chats.update_scheduled_message(
+        chat, user, text="Lembrete", files=[Path("agenda.pdf"), b"raw"]
+    )
+    state: wa.ScheduledMessageStatus | None = scheduled.status
+    print(state, scheduled.message_kind, scheduled.cancel_reason)
+    raw: wa.RawResponse[wa.Chat] = await client.chats.with_raw_response.get(chat)
+    print(raw.parse().id)
+    newest: list[wa.TimelineEvent] = await client.chats.timeline(
+        chat, order="desc", limit=50
+    ).to_list()
+    print(len(newest))
+
+
 async def errors(client: wa.WeglyClient) -> None:
     try:
         await client.chats.send_text("3c90c3cc-0d44-4b50-8888-8dd25736052a", "oi")

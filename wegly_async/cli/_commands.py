@@ -1,4 +1,4 @@
-"""The commands: export, send, emulator (demo lives in ``_demo``)."""
+"""The commands export and emulator (demo, send and timeline have modules of their own)."""
 
 from __future__ import annotations
 
@@ -8,27 +8,20 @@ import contextlib
 import signal
 import sys
 
-from .._client import WeglyClient
-from .._errors import WeglyError
 from .._validation import check_chat_id, check_int
 from ..export import export_timelines
-from ..types.chats import SendResult, TemplateField
+from ._connection import make_client
 from ._exits import EXIT_FAILED, EXIT_OK, UsageError, describe_error, usage_errors
 from ._progress import progress_reporter
 
-__all__ = ["run_emulator", "run_export", "run_send"]
-
-
-def _make_client(args: argparse.Namespace) -> WeglyClient:
-    with usage_errors():
-        return WeglyClient(args.token, base_url=args.base_url, origin=args.origin)
+__all__ = ["run_emulator", "run_export"]
 
 
 async def run_export(args: argparse.Namespace) -> int:
     """Export the timelines named on the command line; 1 if any chat failed."""
     with usage_errors():
         chat_ids = [check_chat_id(chat_id, "CHAT_ID") for chat_id in args.chat_ids]
-    client = _make_client(args)
+    client = make_client(args)
     with progress_reporter(not args.no_progress) as progress:
         async with client:
             with usage_errors():
@@ -53,60 +46,6 @@ async def run_export(args: argparse.Namespace) -> int:
         f"into {args.out} in {result.seconds:.2f}s ({rate:,.0f} events/s)"
     )
     return EXIT_OK if result.ok else EXIT_FAILED
-
-
-def _parse_field(spec: str) -> TemplateField:
-    head, sep, value = spec.partition("=")
-    component, colon, index = head.partition(":")
-    if not sep or not colon or not index.isdigit() or not component:
-        raise UsageError(
-            f"--field must look like COMPONENT:INDEX=VALUE (e.g. BODY:1=Maria), got {spec!r}"
-        )
-    return TemplateField(component.upper(), "TEXT", index=int(index), value=value)
-
-
-async def _send(client: WeglyClient, args: argparse.Namespace) -> SendResult:
-    chats = client.chats
-    if args.text is not None:
-        return await chats.send_text(args.chat_id, args.text, reply_to=args.reply_to)
-    if args.reaction is not None:
-        if args.to is None:
-            raise UsageError("--reaction needs --to WAMID (the message reacted to)")
-        return await chats.send_reaction(args.chat_id, args.reaction, reference_wamid=args.to)
-    if args.template is not None:
-        if args.language is None:
-            raise UsageError("--template needs --language (e.g. pt_BR)")
-        fields = [_parse_field(spec) for spec in args.field]
-        return await chats.send_template(
-            args.chat_id, name=args.template, language=args.language, fields=fields
-        )
-    senders = {
-        "image": chats.send_image,
-        "video": chats.send_video,
-        "audio": chats.send_audio,
-        "document": chats.send_document,
-    }
-    kind = next(kind for kind in senders if getattr(args, kind) is not None)
-    return await senders[kind](
-        args.chat_id, getattr(args, kind), caption=args.caption, reply_to=args.reply_to
-    )
-
-
-async def run_send(args: argparse.Namespace) -> int:
-    """Send one message; print the created message ids, or one error line and exit 1."""
-    client = _make_client(args)
-    async with client:
-        try:
-            with usage_errors():
-                result = await _send(client, args)
-        except WeglyError as exc:
-            print(f"chat {args.chat_id}: {describe_error(exc)}", file=sys.stderr)
-            return EXIT_FAILED
-    for message in result.records:
-        print(
-            f"sent {message.type or 'message'} {message.id} (status {message.status or 'unknown'})"
-        )
-    return EXIT_OK
 
 
 async def run_emulator(args: argparse.Namespace) -> int:

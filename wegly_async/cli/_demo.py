@@ -17,6 +17,7 @@ from ..export import export_timelines
 from ..types.chats import Message, TemplateField
 from ._exits import EXIT_FAILED, EXIT_OK, UsageError, describe_error, usage_errors
 from ._progress import progress_reporter
+from ._render import wamid_of
 
 __all__ = ["run_demo"]
 
@@ -66,7 +67,7 @@ async def _bot(client: WeglyClient, chat_id: str) -> None:
     print(f"\nbot on chat {chat_id}:")
     newest = await _newest_inbound(client, chat_id)
     name = (newest.user.name if newest.user and newest.user.name else None) or "cliente"
-    wamid = _wamid(newest)
+    wamid = wamid_of(newest)
     print(f"  newest message from the contact: {newest.body_text!r}")
     sent: list[tuple[str, Message]] = []
     reply = await client.chats.send_text(
@@ -111,12 +112,6 @@ async def _newest_inbound(client: WeglyClient, chat_id: str) -> Message:
     if fallback is None:
         raise UsageError("the seeded chat has no messages")
     return fallback
-
-
-def _wamid(message: Message) -> str | None:
-    payload: Any = message.content_payload or {}
-    wamid = payload.get("wamid") if isinstance(payload, dict) else None
-    return wamid if isinstance(wamid, str) else None
 
 
 async def _take(pager: Any, count: int) -> Any:

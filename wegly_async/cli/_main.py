@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .._constants import (
     CLI_EMULATOR_PORT,
@@ -25,17 +26,33 @@ from .._constants import (
 from .._enums import Order
 from .._version import __version__
 from ._exits import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+from ._parser import SuggestingParser
 
 __all__ = ["build_parser", "main", "run"]
 
 
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
-        f"connection (default to {ENV_TOKEN}, {ENV_BASE_URL}, {ENV_ORIGIN})"
+        f"connection (default to {ENV_TOKEN}, {ENV_BASE_URL}, {ENV_ORIGIN})",
+        f"Set the token in {ENV_TOKEN} (the safe way) or read it with --token-file:\n"
+        "--token shows it to every user of this machine in the process list.",
     )
-    group.add_argument("--token", help=f"integration token (prefer the {ENV_TOKEN} variable)")
-    group.add_argument("--base-url", help=f"API base URL (default {DEFAULT_BASE_URL})")
-    group.add_argument("--origin", help="Origin header for keys restricted by allowed_domain")
+    token = group.add_mutually_exclusive_group()
+    token.add_argument(
+        "--token", help=f"integration token (default ${ENV_TOKEN}; visible in the process list)"
+    )
+    token.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help=f"read the token from this file, or from stdin with - (default: ${ENV_TOKEN})",
+    )
+    group.add_argument(
+        "--base-url", help=f"API base URL (default ${ENV_BASE_URL}, else {DEFAULT_BASE_URL})"
+    )
+    group.add_argument(
+        "--origin",
+        help=f"Origin header for a key restricted by allowed_domain (default ${ENV_ORIGIN})",
+    )
 
 
 def _add_seed_options(parser: argparse.ArgumentParser) -> None:
@@ -50,10 +67,118 @@ def _add_seed_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_EXAMPLES = f"""\
+examples:
+  wegly-async demo                          # offline: a bot and an export
+  export {ENV_TOKEN}=...                   # the token, kept out of the process list
+  wegly-async timeline CHAT_ID --order desc --limit 5
+  wegly-async send CHAT_ID --text "Olá!"
+  wegly-async export CHAT_ID --out backup/
+
+Run "wegly-async COMMAND --help" for a command's options and examples.
+"""
+
+_SEND_EXAMPLES = """\
+examples:
+  wegly-async send CHAT_ID --text "Olá!" --reply-to WAMID
+  wegly-async send CHAT_ID --reaction 👍 --to WAMID
+  wegly-async send CHAT_ID --template saudacao_inicial --language pt_BR --field BODY:1=Maria
+  wegly-async send CHAT_ID --template oferta --language pt_BR \\
+      --field component=BUTTON,type=PAYLOAD,index=0,button_index=1,value=CUPOM10
+  wegly-async send CHAT_ID --document proposta.pdf --caption "Segue a proposta"
+
+The WAMID of a message is in the fourth column of `wegly-async timeline CHAT_ID`.
+"""
+
+_TIMELINE_EXAMPLES = """\
+examples:
+  wegly-async timeline CHAT_ID --order desc --limit 10    # the 10 newest events
+  wegly-async timeline CHAT_ID --search 19615              # text or file name
+  wegly-async timeline CHAT_ID --json > chat.jsonl         # the server's records
+
+Each line: time (UTC), direction (in/out), type, the message's wamid, its text.
+"""
+
+
+def _add_send_parser(commands: Any) -> None:
+    send = commands.add_parser(
+        "send",
+        help="send one message into a chat",
+        description="Send one message into a chat and print its id and wamid.",
+        epilog=_SEND_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    send.add_argument("chat_id", metavar="CHAT_ID", help="the chat's UUID")
+    what = send.add_mutually_exclusive_group(required=True)
+    what.add_argument("--text", help="send a text message")
+    what.add_argument("--reaction", metavar="EMOJI", help="react to a message (needs --to)")
+    what.add_argument("--template", metavar="NAME", help="send a template (needs --language)")
+    for kind, article in (("image", "an"), ("video", "a"), ("audio", "an"), ("document", "a")):
+        what.add_argument(f"--{kind}", metavar="PATH", help=f"upload and send {article} {kind}")
+    send.add_argument(
+        "--to", metavar="WAMID", help="with --reaction (required): wamid of the message reacted to"
+    )
+    send.add_argument("--language", help="with --template (required): its language, e.g. pt_BR")
+    send.add_argument(
+        "--field",
+        action="append",
+        default=[],
+        metavar="FIELD",
+        help="with --template, repeatable: a placeholder as COMPONENT:INDEX=VALUE "
+        "(e.g. BODY:1=Maria, of type TEXT), or with every key: component=C, type=T, "
+        "index=I, button_index=B, card_index=K, value=V joined by commas, value last "
+        "(default: no fields)",
+    )
+    send.add_argument(
+        "--caption",
+        help="with --image, --video, --audio or --document: its caption (default: none)",
+    )
+    send.add_argument(
+        "--reply-to",
+        metavar="WAMID",
+        help="with --text or a file: reply to the message with this wamid (default: no reply)",
+    )
+    _add_connection_options(send)
+
+
+def _add_timeline_parser(commands: Any) -> None:
+    timeline = commands.add_parser(
+        "timeline",
+        help="print a chat's events, one per line",
+        description="Print a chat's events, one per line, oldest first.",
+        epilog=_TIMELINE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    timeline.add_argument("chat_id", metavar="CHAT_ID", help="the chat's UUID")
+    timeline.add_argument(
+        "--order",
+        choices=[order.value for order in Order],
+        default=Order.ASC.value,
+        help="oldest first or newest first (default %(default)s)",
+    )
+    timeline.add_argument(
+        "--limit", type=int, metavar="N", help="stop after N events (default: all of them)"
+    )
+    timeline.add_argument(
+        "--search",
+        metavar="TEXT",
+        help="only the events the server's search matches (default: every event)",
+    )
+    timeline.add_argument(
+        "--json",
+        action="store_true",
+        help="print the server's records as sent, one JSON object per line",
+    )
+    _add_connection_options(timeline)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser for every command."""
-    parser = argparse.ArgumentParser(
-        prog="wegly-async", description="Talk to the Wegly API, or to its built-in emulator."
+    parser = SuggestingParser(
+        prog="wegly-async",
+        description="Talk to the Wegly API, or to its built-in emulator.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"wegly-async {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -78,7 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=EMULATOR_LATENCY,
         help="seconds before each answer (default %(default)s)",
     )
-    emulator.add_argument("--max-take", type=int, help="cap every page at this many records")
+    emulator.add_argument(
+        "--max-take", type=int, help="cap every page at this many records (default: no cap)"
+    )
 
     export = commands.add_parser("export", help="export chat timelines to files, resumably")
     export.add_argument("chat_ids", nargs="+", metavar="CHAT_ID")
@@ -108,26 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--no-progress", action="store_true", help="print no progress")
     _add_connection_options(export)
 
-    send = commands.add_parser("send", help="send one message into a chat")
-    send.add_argument("chat_id", metavar="CHAT_ID")
-    what = send.add_mutually_exclusive_group(required=True)
-    what.add_argument("--text", help="send a text message")
-    what.add_argument("--reaction", metavar="EMOJI", help="react (needs --to)")
-    what.add_argument("--template", metavar="NAME", help="send a template (needs --language)")
-    for kind in ("image", "video", "audio", "document"):
-        what.add_argument(f"--{kind}", metavar="PATH", help=f"upload and send an {kind}")
-    send.add_argument("--to", metavar="WAMID", help="wamid of the message reacted to")
-    send.add_argument("--language", help="template language, e.g. pt_BR")
-    send.add_argument(
-        "--field",
-        action="append",
-        default=[],
-        metavar="COMPONENT:INDEX=VALUE",
-        help="template placeholder, e.g. BODY:1=Maria (repeatable)",
-    )
-    send.add_argument("--caption", help="caption of an image, video or document")
-    send.add_argument("--reply-to", metavar="WAMID", help="reply to this message")
-    _add_connection_options(send)
+    _add_send_parser(commands)
+    _add_timeline_parser(commands)
     return parser
 
 
@@ -136,14 +245,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # Imported once the arguments are parsed: ``--help`` and ``--version`` need no aiohttp.
-    from ._commands import run_emulator, run_export, run_send
+    from ._commands import run_emulator, run_export
     from ._demo import run_demo
+    from ._send import run_send
+    from ._timeline import run_timeline
 
     runner = {
         "demo": run_demo,
         "emulator": run_emulator,
         "export": run_export,
         "send": run_send,
+        "timeline": run_timeline,
     }[args.command]
     try:
         return asyncio.run(runner(args))

@@ -6,7 +6,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._app import RecordedPart, RecordedRequest
+    from ._app import RecordedRequest
+    from ._body import RecordedPart
     from ._emulator import WeglyEmulator
     from ._mock import MockResponse, MockTransport, instant_retries
 
@@ -24,7 +25,7 @@ __all__ = [
 _HOMES = {
     "MockResponse": "._mock",
     "MockTransport": "._mock",
-    "RecordedPart": "._app",
+    "RecordedPart": "._body",
     "RecordedRequest": "._app",
     "WeglyEmulator": "._emulator",
     "instant_retries": "._mock",

@@ -11,11 +11,12 @@ from typing import Any, Final
 
 import attrs
 import orjson
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from ._body import FILE_PART, Body, RecordedPart, read_body
 from ._store import MEDIA_TYPES, Chat, SendRequest, Store, Upload
 
 PREFIX: Final = "/integrations/external"
@@ -26,21 +27,8 @@ MAX_BODY_BYTES: Final = 100 * 1024 * 1024
 _OWN_ROUTES: Final = {"interactive", "location"}
 _UUID_RE: Final = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _JSON: Final = "application/json"
-
-
-@attrs.frozen
-class RecordedPart:
-    """One part of a recorded ``multipart/form-data`` body."""
-
-    name: str
-    filename: str | None
-    content_type: str | None
-    data: bytes
-
-    @property
-    def text(self) -> str:
-        """Decode the part's bytes as UTF-8."""
-        return self.data.decode("utf-8")
+# The largest skip or take accepted, like a server storing them in a 64-bit integer.
+_MAX_INT: Final = 2**63 - 1
 
 
 @attrs.frozen
@@ -127,20 +115,10 @@ class ApiError(Exception):
         self.message = message
 
 
-@attrs.frozen
-class _Body:
-    """The request body as parsed once by the middleware."""
-
-    json: Any = None
-    parts: tuple[RecordedPart, ...] = ()
-    error: str | None = None
-    error_status: int = 400
-
-
 # aiohttp's request storage warns about string keys on new versions and lacks typed keys
 # on old ones; the middleware and the handler run in the same task, so a context
 # variable carries the parsed body between them on every aiohttp version.
-_BODY: contextvars.ContextVar[_Body] = contextvars.ContextVar("wegly_emulator_body")
+_BODY: contextvars.ContextVar[Body] = contextvars.ContextVar("wegly_emulator_body")
 
 
 def build_app(state: ServerState) -> web.Application:
@@ -156,7 +134,7 @@ def build_app(state: ServerState) -> web.Application:
 def _middleware(state: ServerState) -> Middleware:
     @web.middleware
     async def emulate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        body = await _read_body(request)
+        body = await read_body(request)
         state.requests.append(_record(request, body))
         _BODY.set(body)
         if state.latency:
@@ -197,9 +175,12 @@ def _check_access(state: ServerState, request: web.Request) -> None:
     if not header:
         raise ApiError(401, "missing Authorization header: send 'Authorization: Bearer <token>'")
     scheme, _, credentials = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        credentials.strip().encode(), state.token.encode()
-    ):
+    if scheme.lower() != "bearer":
+        # Never echoed: a bare header is most likely the token itself.
+        raise ApiError(
+            401, "the Authorization header must be 'Bearer <token>': put 'Bearer ' before it"
+        )
+    if not hmac.compare_digest(credentials.strip().encode(), state.token.encode()):
         raise ApiError(401, "invalid or expired integration token")
     if state.allowed_domain is not None and _origin_host(request) != state.allowed_domain:
         raise ApiError(403, f"this key only accepts requests from {state.allowed_domain}")
@@ -217,49 +198,7 @@ def _origin_host(request: web.Request) -> str | None:
     return None
 
 
-async def _read_body(request: web.Request) -> _Body:
-    try:
-        if request.content_type == "multipart/form-data":
-            return _Body(parts=await _read_parts(request))
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        return _Body(error="the request body is too large", error_status=413)
-    except ValueError as exc:
-        return _Body(error=f"malformed multipart body: {exc}")
-    if not raw:
-        return _Body()
-    if request.content_type != _JSON and not request.content_type.endswith("+json"):
-        return _Body(error="send a JSON body (application/json) or multipart/form-data")
-    try:
-        return _Body(json=orjson.loads(raw))
-    except orjson.JSONDecodeError as exc:
-        return _Body(error=f"the request body is not valid JSON: {exc}")
-
-
-async def _read_parts(request: web.Request) -> tuple[RecordedPart, ...]:
-    parts = []
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader) or part.name is None:
-            continue
-        data = bytes(await part.read(decode=True))
-        content_type = part.headers.get("Content-Type")
-        parts.append(RecordedPart(part.name, _part_filename(part.filename), content_type, data))
-    return tuple(parts)
-
-
-# Browsers (and the SDK) percent-encode these three in a part's filename; nothing else.
-_FILENAME_UNESCAPES = {"%22": '"', "%0D": "\r", "%0A": "\n"}
-_FILENAME_ESCAPE_RE = re.compile("|".join(_FILENAME_UNESCAPES), re.IGNORECASE)
-
-
-def _part_filename(filename: str | None) -> str | None:
-    if filename is None:
-        return None
-    return _FILENAME_ESCAPE_RE.sub(lambda m: _FILENAME_UNESCAPES[m.group().upper()], filename)
-
-
-def _record(request: web.Request, body: _Body) -> RecordedRequest:
+def _record(request: web.Request, body: Body) -> RecordedRequest:
     return RecordedRequest(
         method=request.method,
         path=request.path,
@@ -322,10 +261,7 @@ class _Routes:
         """Answer ``POST /chats/{id}/messages``: store the message and echo it back."""
         chat = self._chat(request)
         send = _parse_send(_BODY.get())
-        if send.type == "reaction" and send.reference_wamid not in chat.by_wamid:
-            raise ApiError(
-                400, f"reference_wamid {send.reference_wamid!r} matches no message of this chat"
-            )
+        check_reference(chat, send.reference_wamid)
         base_url = str(request.url.origin())
         message = self.state.store.send(chat, send, base_url)
         return _json_response(201, {"total": 1, "records": [message]})
@@ -338,15 +274,33 @@ class _Routes:
         return web.Response(body=upload.data, headers={"Content-Type": upload.content_type})
 
 
+def check_reference(chat: Chat, wamid: str | None) -> None:
+    """Refuse a ``reference_wamid`` that names no message of ``chat``, whatever the route.
+
+    The one rule for every route that takes one (API.md is silent): absent or null means
+    no reference; any string must be the wamid of a message of this chat, else 400.
+    """
+    if wamid is not None and wamid not in chat.by_wamid:
+        raise ApiError(400, f"reference_wamid {wamid[:100]!r} matches no message of this chat")
+
+
 def _int_param(raw: str | None, name: str, *, default: int, minimum: int) -> int:
     if raw is None:
         return default
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < minimum:
-        raise ApiError(400, f"{name} must be an integer >= {minimum}, got {raw!r}")
-    return int(raw)
+    digits = raw.lstrip("0") or "0"
+    # Measured before int(): Python refuses to convert 4,300 digits and more.
+    if not (raw.isascii() and raw.isdigit() and len(digits) <= len(str(_MAX_INT))):
+        value = None
+    else:
+        value = int(digits)
+    if value is None or not minimum <= value <= _MAX_INT:
+        raise ApiError(
+            400, f"{name} must be an integer from {minimum} to {_MAX_INT}, got {raw[:30]!r}"
+        )
+    return value
 
 
-def _parse_send(body: _Body) -> SendRequest:
+def _parse_send(body: Body) -> SendRequest:
     """Validate a send request's body like the API does, naming the first problem."""
     if body.error is not None:
         raise ApiError(body.error_status, body.error)
@@ -368,20 +322,17 @@ def _parse_send(body: _Body) -> SendRequest:
     return SendRequest(kind, text, reference, template, template_fields, upload)
 
 
-def _send_fields(body: _Body) -> tuple[dict[str, Any], Upload | None]:
+def _send_fields(body: Body) -> tuple[dict[str, Any], Upload | None]:
     if not body.parts:
         if body.json is None:
             raise ApiError(400, "the request body is empty: send a JSON object")
         if not isinstance(body.json, dict):
             raise ApiError(400, "the request body must be a JSON object")
         return body.json, None
-    files = [part for part in body.parts if part.name == "file"]
+    files = [part for part in body.parts if part.name == FILE_PART]
     if len(files) > 1:
-        raise ApiError(400, "send at most one part named 'file'")
-    try:
-        fields = {part.name: part.text for part in body.parts if part.name != "file"}
-    except UnicodeDecodeError:
-        raise ApiError(400, "multipart text parts must be UTF-8") from None
+        raise ApiError(400, f"send at most one part named {FILE_PART!r}")
+    fields = {part.name: _text_part(part) for part in body.parts if part.name != FILE_PART}
     if not files:
         return fields, None
     file = files[0]
@@ -393,6 +344,22 @@ def _send_fields(body: _Body) -> tuple[dict[str, Any], Upload | None]:
         file_name=file.filename or "file",
     )
     return fields, upload
+
+
+def _text_part(part: RecordedPart) -> str:
+    if part.filename is not None:
+        raise ApiError(
+            400,
+            f"part {part.name[:60]!r} carries a file: send the file in a part named {FILE_PART!r}",
+        )
+    try:
+        return part.text
+    except UnicodeDecodeError:
+        raise ApiError(
+            400,
+            f"multipart text part {part.name[:60]!r} must be UTF-8 "
+            f"(a file goes in the part named {FILE_PART!r})",
+        ) from None
 
 
 def _send_type(kind: Any) -> str:
@@ -430,4 +397,13 @@ def _template(fields: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
         isinstance(item, dict) for item in template_fields
     ):
         raise ApiError(400, "template_fields must be a list of objects")
+    for number, item in enumerate(template_fields):
+        for key, value in item.items():
+            # API.md's keys all hold plain values; nesting is refused before it is stored.
+            if isinstance(value, dict | list):
+                raise ApiError(
+                    400,
+                    f"template_fields[{number}].{key[:60]} must be a string, number, boolean "
+                    "or null",
+                )
     return {"name": template["name"], "language": template["language"]}, template_fields

@@ -16,10 +16,12 @@ from aiohttp import web
 from .._constants import EMULATOR_HOST, EMULATOR_LATENCY
 from .._validation import check_bool, check_int, check_seconds, check_str
 from ._app import Fault, RecordedRequest, ServerState, build_app
+from ._routes_chats import add_chat_routes
 from ._store import Store
 
 if TYPE_CHECKING:
     from wegly_async._client import WeglyClient
+    from wegly_async.types.shared import Role, User
 
 # Closing must be quick even with a request stuck in an injected delay: in-flight
 # handlers get this long before they are cancelled.
@@ -49,6 +51,7 @@ class WeglyEmulator:
         self._host = _check_host(host)
         self._wanted_port = check_int(port, "port", minimum=0, maximum=65_535)
         self._app = build_app(self._state)
+        add_chat_routes(self._app, self._state)
         self._runner: web.AppRunner | None = None
         self._sock: socket.socket | None = None
         self._closed = False
@@ -154,12 +157,59 @@ class WeglyEmulator:
 
         return WeglyClient(token=self.token, base_url=self.base_url, **kwargs)
 
-    def create_chat(self, events: int = 0, seed: int | None = None) -> str:
-        """Create a chat with ``events`` realistic history events and return its UUID."""
+    def create_chat(self, events: int = 0, seed: int | None = None, *, unread: int = 0) -> str:
+        """Create a chat with ``events`` history events, then ``unread`` unread inbound ones."""
         check_int(events, "events", minimum=0)
+        check_int(unread, "unread", minimum=0)
         if seed is not None:
             check_int(seed, "seed")
-        return self._state.store.create_chat(events, seed)
+        store = self._state.store
+        chat_id = store.create_chat(events, seed)
+        if unread:
+            chat = store.chat(chat_id)
+            for number in range(1, unread + 1):
+                store.add_message(
+                    chat, f"Mensagem {number} ainda não lida", from_me=False, event_at=None
+                )
+            store.record(chat).unread_count = unread
+        return chat_id
+
+    def schedule_message(
+        self,
+        chat_id: str,
+        *,
+        text: str | None = None,
+        template: str | None = None,
+        language: str = "pt_BR",
+        scheduled_at: datetime | None = None,
+        cancel_on_inbound: bool = False,
+    ) -> str:
+        """Seed a PENDING scheduled message (a text unless ``template``) and return its UUID."""
+        if scheduled_at is not None and not isinstance(scheduled_at, datetime):
+            raise TypeError(f"scheduled_at must be a datetime or None, got {scheduled_at!r}")
+        return self._state.store.schedule(
+            self._state.store.chat(check_str(chat_id, "chat_id")),
+            text=None if text is None else check_str(text, "text"),
+            template=None if template is None else check_str(template, "template"),
+            language=check_str(language, "language"),
+            scheduled_at=scheduled_at,
+            cancel_on_inbound=check_bool(cancel_on_inbound, "cancel_on_inbound"),
+        )
+
+    @property
+    def users(self) -> list[User]:
+        """The seeded users a chat can be assigned to (``set_responsible``)."""
+        from wegly_async.types.shared import User
+
+        people = self._state.store.people.people
+        return [User(id=person.user_id, name=person.name) for person in people]
+
+    @property
+    def roles(self) -> list[Role]:
+        """The seeded roles."""
+        from wegly_async.types.shared import Role
+
+        return [Role(id=role["id"], name=role["name"]) for role in self._state.store.people.roles]
 
     def add_message(
         self,

@@ -110,15 +110,15 @@ async def _rendered(request: TransportRequest, multipart: Multipart) -> Transpor
             + value.encode()
             + b"\r\n"
         )
-    upload = multipart.upload
-    with upload.open() as source:
-        data = await _read_all(source)
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-        f'filename="{part_filename(upload.filename)}"\r\n'
-        f"Content-Type: {upload.content_type}\r\n\r\n"
-    )
-    parts.append(head.encode() + data + b"\r\n")
+    for upload in multipart.uploads:
+        with upload.open() as source:
+            data = await _read_all(source)
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{part_filename(upload.filename)}"\r\n'
+            f"Content-Type: {upload.content_type}\r\n\r\n"
+        )
+        parts.append(head.encode() + data + b"\r\n")
     content = b"".join(parts) + f"--{boundary}--\r\n".encode()
     headers = {**request.headers, "Content-Type": f"multipart/form-data; boundary={boundary}"}
     return attrs.evolve(request, headers=headers, content=content)

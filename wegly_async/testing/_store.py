@@ -15,6 +15,7 @@ from typing import Any, Final
 import attrs
 import orjson
 
+from ._chat_state import ChatRecord, People, new_record, scheduled_message, tomorrow_stamp
 from ._history import JSON, format_timestamp, generate_history, new_uuid, new_wamid
 
 MEDIA_TYPES: Final = frozenset({"image", "video", "audio", "document"})
@@ -65,19 +66,30 @@ class SendRequest:
 class Entry:
     """One timeline event: its sort key, its JSON bytes and what search and lookups need."""
 
-    __slots__ = ("blob", "body", "folded", "key")
+    __slots__ = ("blob", "folded", "key", "searched")
 
-    def __init__(self, key: tuple[int, str], blob: bytes, body: str | None) -> None:
+    def __init__(self, key: tuple[int, str], blob: bytes, searched: str) -> None:
         self.key = key
         self.blob = blob
-        self.body = body
+        self.searched = searched
         self.folded: str | None = None
 
     def matches(self, needle: str) -> bool:
-        """Tell whether the folded ``needle`` occurs in this event's message text."""
+        """Tell whether the folded ``needle`` occurs in what ``search`` looks at."""
         if self.folded is None:
-            self.folded = fold(self.body) if self.body else ""
+            self.folded = fold(self.searched)
         return needle in self.folded
+
+
+def searched_text(message: JSON) -> str:
+    """Return what ``search`` matches in a message: its text and its media's file name.
+
+    The docs say "by title, or by code when numeric"; a substring of the text or the file
+    name covers both, so "Proposta Comercial nº 19615.pdf" is found by ``19615``.
+    """
+    media = message.get("media") or {}
+    pieces = (message.get("body_text"), media.get("file_name"))
+    return "\n".join(piece for piece in pieces if isinstance(piece, str))
 
 
 class Chat:
@@ -93,7 +105,7 @@ class Chat:
     def insert(self, micros: int, event: JSON) -> Entry:
         """Store ``event`` at its place in time and index its message's wamid."""
         message = event.get("message") or {}
-        entry = Entry((micros, event["id"]), _dumps(event), message.get("body_text"))
+        entry = Entry((micros, event["id"]), _dumps(event), searched_text(message))
         entries = self.entries
         if not entries or entries[-1].key < entry.key:
             entries.append(entry)
@@ -147,6 +159,57 @@ class Store:
         self.chats: dict[str, Chat] = {}
         self.media: dict[str, Upload] = {}
         self._rng = random.Random()  # noqa: S311 - ids only need to be unique, not secret
+        # The chat routes beyond send and timeline (``_routes_chats.py``).
+        self.records: dict[str, ChatRecord] = {}
+        self.people = People(self._rng)
+        self.scheduled: dict[str, JSON] = {}
+
+    def record(self, chat: Chat) -> ChatRecord:
+        """Return the chat's own fields, made up on first use for a chat seeded without them."""
+        record = self.records.get(chat.id)
+        if record is None:
+            record = self.records[chat.id] = new_record(chat.id, self._rng)
+        return record
+
+    def schedule(
+        self,
+        chat: Chat,
+        *,
+        text: str | None,
+        template: str | None,
+        language: str,
+        scheduled_at: datetime | None,
+        cancel_on_inbound: bool,
+    ) -> str:
+        """Store a PENDING scheduled message for ``chat`` and return its id."""
+        if template is not None:
+            payload: JSON = {
+                "type": "template",
+                "template": {"name": template, "language": language},
+                "template_fields": [],
+            }
+        else:
+            payload = {"type": "text", "body": text or "Lembrete: sua reunião é amanhã às 10h"}
+        when = (
+            tomorrow_stamp() if scheduled_at is None else format_timestamp(to_micros(scheduled_at))
+        )
+        message = scheduled_message(chat.id, self._rng, payload, when, cancel_on_inbound)
+        self.scheduled[message["id"]] = message
+        return str(message["id"])
+
+    def send_content(
+        self, chat: Chat, kind: str, *, body: str | None, payload: JSON, reply_to: str | None
+    ) -> JSON:
+        """Store a message of its own route (location, interactive) and return it."""
+        micros = self._next_micros(chat)
+        message = self._message(kind, format_timestamp(micros), body=body)
+        message["content_payload"].update(payload)
+        target = self._target(chat, reply_to)
+        if target is not None:
+            message["quoted_message"] = _without_quote(target[1])
+            message["content_payload"]["context"] = {"message_id": reply_to}
+        self._append(chat, micros, message)
+        return message
 
     def create_chat(self, events: int, seed: int | None) -> str:
         """Create a chat with ``events`` generated events and return its id."""

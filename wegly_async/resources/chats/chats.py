@@ -1,39 +1,54 @@
-"""``client.chats``: send messages into a chat and read its timeline."""
+"""``client.chats``: open and read chats, send messages into them, manage them, read timelines.
+
+The participant and scheduled-message routes are in ``participants.py`` and
+``scheduled_messages.py``, each beside its body builder. GETs are retried like any read;
+a POST (every send, ``create``) never is, as a second attempt could send twice.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, TypeVar, Unpack
+from typing import Unpack
 
 from ..._constants import DEFAULT_PAGE_SIZE, DEFAULT_PREFETCH
-from ..._enums import MessageType, Order
+from ..._enums import ChatStatus, MessageType, Order
 from ..._pipeline import RawResponse, RequestOptions
-from ..._resource import APIResource, to_raw_response
-from ..._responses import parse_response
+from ..._resource import model_parser, to_raw_response
 from ..._uploads import FileInput
 from ..._validation import check_chat_id, check_int, check_order, check_str
-from ...types.chats import SendResult, TemplateField
+from ...types.chats import (
+    Button,
+    Chat,
+    ListSection,
+    ScheduledMessage,
+    SendResult,
+    TemplateField,
+    UnreadSummary,
+)
 from ...types.timeline import TimelineEvent
-from .messages import media_body, reaction_body, template_body, text_body
+from .messages import (
+    buttons_body,
+    list_body,
+    location_body,
+    media_body,
+    new_chat_body,
+    reaction_body,
+    template_body,
+    text_body,
+)
+from .participants import ParticipantsMixin
+from .scheduled_messages import ScheduledMessagesMixin
 from .timeline import TimelinePager
 
 __all__ = ["ChatsResource", "ChatsResourceWithRawResponse"]
 
-T = TypeVar("T")
+_send_result = model_parser(SendResult)
+_chat = model_parser(Chat)
+_unread = model_parser(UnreadSummary)
 
 
-def _model(cls: type[T]) -> Any:
-    def parse(raw: RawResponse[Any]) -> T:
-        return parse_response(raw, cls)
-
-    return parse
-
-
-_send_result = _model(SendResult)
-
-
-class ChatsResource(APIResource):
-    """Send messages into chats and read their timelines (``client.chats``)."""
+class ChatsResource(ParticipantsMixin, ScheduledMessagesMixin):
+    """Open, read and manage chats, send messages into them, read timelines (``client.chats``)."""
 
     @property
     def with_raw_response(self) -> ChatsResourceWithRawResponse:
@@ -211,6 +226,120 @@ class ChatsResource(APIResource):
         )
         return await self._post(path, _send_result, options, multipart=body)
 
+    async def create(
+        self,
+        *,
+        whatsapp_phone_id: str,
+        wa_contact_id: str,
+        template: str,
+        language: str,
+        fields: Iterable[TemplateField] = (),
+        person_contact_id: str | None = None,
+        remote_profile_name: str | None = None,
+        crm_person_id: str | None = None,
+        assigned_agent_id: str | None = None,
+        status: ChatStatus | str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> Chat:
+        """Open a chat with ``wa_contact_id`` by sending it an approved template.
+
+        Raises:
+            APIStatusError: the server refused the chat (a subclass per status).
+            APIConnectionError: the server could not be reached.
+        """
+        json = new_chat_body(
+            whatsapp_phone_id=whatsapp_phone_id,
+            wa_contact_id=wa_contact_id,
+            template=template,
+            language=language,
+            fields=fields,
+            person_contact_id=person_contact_id,
+            remote_profile_name=remote_profile_name,
+            crm_person_id=crm_person_id,
+            assigned_agent_id=assigned_agent_id,
+            status=status,
+        )
+        return await self._post("/chats", _chat, options, json=json)
+
+    async def get(self, chat_id: str, **options: Unpack[RequestOptions]) -> Chat:
+        """Return the chat with its last message.
+
+        Raises:
+            NotFoundError: no chat has this id.
+            APIStatusError: the server refused the request (a subclass per status).
+            APIConnectionError: the server could not be reached.
+        """
+        return await self._get(f"/chats/{check_chat_id(chat_id)}", _chat, options)
+
+    async def unread_summary(self, **options: Unpack[RequestOptions]) -> UnreadSummary:
+        """Return how many inbound messages, in how many chats, are still unread.
+
+        Raises:
+            APIStatusError: the server refused the request (a subclass per status).
+            APIConnectionError: the server could not be reached.
+        """
+        return await self._get("/chats/notifications/unread", _unread, options)
+
+    async def send_location(
+        self,
+        chat_id: str,
+        *,
+        latitude: float,
+        longitude: float,
+        name: str | None = None,
+        address: str | None = None,
+        reply_to: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> SendResult:
+        """Send a location pin, optionally named and with an address.
+
+        Raises:
+            APIStatusError: the server refused the message (a subclass per status).
+            APIConnectionError: the server could not be reached.
+        """
+        path = f"{_messages_path(chat_id)}/location"
+        json = location_body(latitude, longitude, name, address, reply_to)
+        return await self._post(path, _send_result, options, json=json)
+
+    async def send_buttons(
+        self,
+        chat_id: str,
+        text: str,
+        buttons: Iterable[Button],
+        *,
+        reply_to: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> SendResult:
+        """Send ``text`` with one to three reply buttons.
+
+        Raises:
+            APIStatusError: the server refused the message (a subclass per status).
+            APIConnectionError: the server could not be reached.
+        """
+        path = f"{_messages_path(chat_id)}/interactive"
+        json = buttons_body(text, buttons, reply_to)
+        return await self._post(path, _send_result, options, json=json)
+
+    async def send_list(
+        self,
+        chat_id: str,
+        text: str,
+        *,
+        button: str,
+        sections: Iterable[ListSection],
+        reply_to: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> SendResult:
+        """Send ``text`` with a ``button`` that opens a list of choices in ``sections``.
+
+        Raises:
+            APIStatusError: the server refused the message (a subclass per status).
+            APIConnectionError: the server could not be reached.
+        """
+        path = f"{_messages_path(chat_id)}/interactive"
+        json = list_body(text, button, sections, reply_to)
+        return await self._post(path, _send_result, options, json=json)
+
     def timeline(
         self,
         chat_id: str,
@@ -220,13 +349,15 @@ class ChatsResource(APIResource):
         skip: int = 0,
         search: str | None = None,
         prefetch: int = DEFAULT_PREFETCH,
+        limit: int | None = None,
         **options: Unpack[RequestOptions],
     ) -> TimelinePager:
         """Return a pager over the chat's timeline events, oldest first unless ``order="desc"``.
 
         ``prefetch`` keeps up to that many page requests in flight ahead of the reader
         (events still come strictly in order). Every event that existed when an iteration
-        starts is yielded once while new ones arrive; see ``TimelinePager``. Nothing is
+        starts is yielded once while new ones arrive; see ``TimelinePager``. ``limit`` stops
+        an iteration after that many events, asking for no more than it needs. Nothing is
         requested until the pager is iterated; bad arguments raise here. The options apply
         to every page request.
         """
@@ -239,15 +370,24 @@ class ChatsResource(APIResource):
         check_int(take, "take", minimum=1)
         check_int(skip, "skip", minimum=0)
         check_int(prefetch, "prefetch", minimum=1)
+        if limit is not None:
+            check_int(limit, "limit", minimum=1)
         fetch = self._list_fetch(path, TimelineEvent, options, params=params)
         return TimelinePager(
-            fetch, skip=skip, take=take, prefetch=prefetch, order=order, chat_id=chat_id
+            fetch,
+            skip=skip,
+            take=take,
+            prefetch=prefetch,
+            order=order,
+            chat_id=chat_id,
+            limit=limit,
         )
 
 
 # A raw twin has its method's parameters (functools.wraps keeps the signature for help()
 # and IDEs); the annotation states only the result, so every checker reads the same type.
 _RawSend = Callable[..., Awaitable[RawResponse[SendResult]]]
+_RawChat = Callable[..., Awaitable[RawResponse[Chat]]]
 
 
 class ChatsResourceWithRawResponse:
@@ -260,6 +400,15 @@ class ChatsResourceWithRawResponse:
     send_video: _RawSend
     send_audio: _RawSend
     send_document: _RawSend
+    send_location: _RawSend
+    send_buttons: _RawSend
+    send_list: _RawSend
+    create: _RawChat
+    get: _RawChat
+    remove_participant: _RawChat
+    set_responsible: _RawChat
+    unread_summary: Callable[..., Awaitable[RawResponse[UnreadSummary]]]
+    update_scheduled_message: Callable[..., Awaitable[RawResponse[ScheduledMessage]]]
 
     def __init__(self, chats: ChatsResource) -> None:
         self.send_text = to_raw_response(chats.send_text)
@@ -269,6 +418,15 @@ class ChatsResourceWithRawResponse:
         self.send_video = to_raw_response(chats.send_video)
         self.send_audio = to_raw_response(chats.send_audio)
         self.send_document = to_raw_response(chats.send_document)
+        self.send_location = to_raw_response(chats.send_location)
+        self.send_buttons = to_raw_response(chats.send_buttons)
+        self.send_list = to_raw_response(chats.send_list)
+        self.create = to_raw_response(chats.create)
+        self.get = to_raw_response(chats.get)
+        self.remove_participant = to_raw_response(chats.remove_participant)
+        self.set_responsible = to_raw_response(chats.set_responsible)
+        self.unread_summary = to_raw_response(chats.unread_summary)
+        self.update_scheduled_message = to_raw_response(chats.update_scheduled_message)
 
     def __repr__(self) -> str:
         return "<ChatsResourceWithRawResponse>"

@@ -1,0 +1,27 @@
+"""Server text made safe for one terminal line: no control, bidi or line-break characters."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..types.chats import Message
+
+__all__ = ["one_line", "wamid_of"]
+
+# C0 and C1 controls, DEL, line and paragraph separators, and the bidi embeddings,
+# overrides and isolates that could make a line read as something else.
+_UNSAFE_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """Return ``text`` with every character that could break or forge a line escaped."""
+    return _UNSAFE_RE.sub(lambda m: _NAMED.get(m.group(), ascii(m.group())[1:-1]), text)
+
+
+def wamid_of(message: Message) -> str | None:
+    """Return the message's WhatsApp id, what ``--reply-to`` and ``--reaction --to`` take."""
+    payload: Any = message.content_payload or {}
+    wamid = payload.get("wamid") if isinstance(payload, dict) else None
+    return wamid if isinstance(wamid, str) else None
