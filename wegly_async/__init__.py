@@ -21,6 +21,7 @@ from ._enums import (
     ReactionActor,
     ScheduledMessageStatus,
     SentVia,
+    WebhookEventKey,
 )
 from ._errors import (
     APIConnectionError,
@@ -39,6 +40,9 @@ from ._errors import (
     SendTimeoutError,
     TimelineChangedError,
     UnprocessableEntityError,
+    WebhookError,
+    WebhookPayloadError,
+    WebhookSignatureError,
     WeglyError,
 )
 from ._pagination import OffsetPage, OffsetPager, RawPage
@@ -60,6 +64,7 @@ from .types import (
     Message,
     PhoneNumber,
     Reaction,
+    RecordSummary,
     Role,
     ScheduledMessage,
     SendResult,
@@ -68,6 +73,7 @@ from .types import (
     TimelinePage,
     UnreadSummary,
     User,
+    WebhookEvent,
 )
 
 __all__ = [
@@ -116,6 +122,7 @@ __all__ = [
     "RawResponse",
     "Reaction",
     "ReactionActor",
+    "RecordSummary",
     "RequestOptions",
     "Role",
     "ScheduledMessage",
@@ -137,6 +144,11 @@ __all__ = [
     "UnprocessableEntityError",
     "UnreadSummary",
     "User",
+    "WebhookError",
+    "WebhookEvent",
+    "WebhookEventKey",
+    "WebhookPayloadError",
+    "WebhookSignatureError",
     "WeglyClient",
     "WeglyError",
     "__version__",

@@ -21,6 +21,7 @@ __all__ = [
     "ReactionActor",
     "ScheduledMessageStatus",
     "SentVia",
+    "WebhookEventKey",
 ]
 
 # Unknown values are cached so repeated ones are the same object; the cap keeps a
@@ -155,3 +156,30 @@ class Order(enum.StrEnum):
 
     ASC = "asc"
     DESC = "desc"
+
+
+class WebhookEventKey(OpenStrEnum):
+    """What a webhook event reports; the list is open (API.md: more keys exist)."""
+
+    LEAD_CREATED = "lead.created"
+    LEAD_UPDATED = "lead.updated"
+    LEAD_STAGE_CHANGED = "lead.stage_changed"
+    LEAD_WON = "lead.won"
+    LEAD_LOST = "lead.lost"
+    LEAD_TAG_ADDED = "lead.tag_added"
+    LEAD_TAG_REMOVED = "lead.tag_removed"
+    LEAD_CUSTOM_FIELD_UPDATED = "lead.custom_field_updated"
+    LEAD_CUSTOM_FIELD_REMOVED = "lead.custom_field_removed"
+    LEAD_QUALITY_UPDATED = "lead.quality_updated"
+    DEAL_CREATED = "deal.created"
+    DEAL_UPDATED = "deal.updated"
+    DEAL_STAGE_CHANGED = "deal.stage_changed"
+    DEAL_WON = "deal.won"
+    DEAL_LOST = "deal.lost"
+    DEAL_TAG_ADDED = "deal.tag_added"
+    DEAL_TAG_REMOVED = "deal.tag_removed"
+    DEAL_CUSTOM_FIELD_UPDATED = "deal.custom_field_updated"
+    DEAL_CUSTOM_FIELD_REMOVED = "deal.custom_field_removed"
+    DEAL_QUALITY_UPDATED = "deal.quality_updated"
+    CHAT_MESSAGE_SENT = "chat.message_sent"
+    CHAT_MESSAGE_RECEIVED = "chat.message_received"

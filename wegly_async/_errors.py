@@ -18,11 +18,15 @@
     │   └── InternalServerError         >= 500
     ├── InvalidResponseError            a 2xx answer we could not understand
     ├── TimelineChangedError            a timeline changed in a way paging cannot follow
-    └── ExportLockedError               another export is writing the same chat's files
+    ├── ExportLockedError               another export is writing the same chat's files
+    └── WebhookError                    a webhook delivery we refuse
+        ├── WebhookSignatureError       its signature is missing or wrong (nothing parsed)
+        └── WebhookPayloadError         its body is not the event envelope
 
 Caller mistakes are not in this tree: they raise ``ValueError`` or ``TypeError``
 before any request is made. Nor is ``DecodeError``, the internal, HTTP-free error of
-decoding: it never reaches users, the HTTP layer raises it as ``InvalidResponseError``.
+decoding: it never reaches users, the HTTP layer raises it as ``InvalidResponseError``
+and the webhook layer as ``WebhookPayloadError``.
 """
 
 from __future__ import annotations
@@ -49,6 +53,9 @@ __all__ = [
     "SendTimeoutError",
     "TimelineChangedError",
     "UnprocessableEntityError",
+    "WebhookError",
+    "WebhookPayloadError",
+    "WebhookSignatureError",
     "WeglyError",
 ]
 
@@ -204,6 +211,18 @@ class TimelineChangedError(WeglyError):
 
 class ExportLockedError(WeglyError):
     """Raise when another export, in this process or another, is writing the same chat."""
+
+
+class WebhookError(WeglyError):
+    """Raise when a webhook delivery cannot be accepted."""
+
+
+class WebhookSignatureError(WebhookError):
+    """Raise when a webhook body's signature is missing or does not match the secret."""
+
+
+class WebhookPayloadError(WebhookError):
+    """Raise when a verified webhook body is not the event envelope Wegly sends."""
 
 
 _ERRORS_BY_STATUS: dict[int, type[APIStatusError]] = {

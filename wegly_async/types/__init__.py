@@ -18,6 +18,7 @@ from .chats import (
 )
 from .shared import Agent, Role, User
 from .timeline import TimelineEvent, TimelinePage
+from .webhooks import RecordSummary, WebhookEvent
 
 __all__ = [
     "Agent",
@@ -31,6 +32,7 @@ __all__ = [
     "Message",
     "PhoneNumber",
     "Reaction",
+    "RecordSummary",
     "Role",
     "ScheduledMessage",
     "SendResult",
@@ -39,4 +41,5 @@ __all__ = [
     "TimelinePage",
     "UnreadSummary",
     "User",
+    "WebhookEvent",
 ]

@@ -1,0 +1,80 @@
+"""Remember which deliveries were handled, so a redelivery runs no handler twice.
+
+A delivery is claimed before its handlers run and released when one fails, so that the
+redelivery Wegly then makes can succeed; a claim kept means "handled". The store is a
+small protocol: the default lives in memory, bounded in size and in time.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+from .._validation import check_int, check_seconds
+
+__all__ = ["DedupeStore", "MemoryDedupeStore"]
+
+DEFAULT_WINDOW = 24 * 3600.0
+DEFAULT_MAX_ENTRIES = 100_000
+
+
+@runtime_checkable
+class DedupeStore(Protocol):
+    """Where deliveries are claimed: ``claim`` must be atomic for concurrent callers."""
+
+    async def claim(self, key: str) -> bool:
+        """Claim ``key`` and return True, or return False when it is already claimed."""
+        ...
+
+    async def release(self, key: str) -> None:
+        """Forget a claim, so that the same delivery can be claimed again."""
+        ...
+
+
+class MemoryDedupeStore:
+    """Keep claims in memory for ``window`` seconds, at most ``max_entries`` of them."""
+
+    def __init__(
+        self,
+        *,
+        window: float = DEFAULT_WINDOW,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._window = check_seconds(window, "window")
+        self._max_entries = check_int(max_entries, "max_entries", minimum=1)
+        self._clock = clock
+        # Claim time by key, oldest first: expiry and the size bound both drop from the left.
+        self._claims: collections.OrderedDict[str, float] = collections.OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._claims)
+
+    def __repr__(self) -> str:
+        return f"<MemoryDedupeStore {len(self._claims)} claims window={self._window:g}s>"
+
+    async def claim(self, key: str) -> bool:
+        """Claim ``key`` and return True, or return False when it is already claimed."""
+        # No await between the check and the write: claims are atomic on one event loop.
+        now = self._clock()
+        self._expire(now)
+        if key in self._claims:
+            return False
+        self._claims[key] = now
+        while len(self._claims) > self._max_entries:
+            self._claims.popitem(last=False)
+        return True
+
+    async def release(self, key: str) -> None:
+        """Forget a claim, so that the same delivery can be claimed again."""
+        self._claims.pop(key, None)
+
+    def _expire(self, now: float) -> None:
+        claims = self._claims
+        while claims:
+            key, claimed = next(iter(claims.items()))
+            if now - claimed < self._window:
+                return
+            del claims[key]

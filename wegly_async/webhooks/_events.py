@@ -1,0 +1,92 @@
+"""Turn a verified webhook body into a ``WebhookEvent``: the envelope, then the typed parts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from .._enums import WebhookEventKey
+from .._errors import DecodeError, WebhookPayloadError
+from .._responses import decode_model, decode_object
+from ..types.chats import Message
+from ..types.webhooks import RecordSummary, WebhookEvent
+from ._signature import Secrets, verify_signature
+
+__all__ = ["EVENT_HEADER", "SIGNATURE_HEADER", "header", "parse_event"]
+
+SIGNATURE_HEADER = "x-wegly-signature"
+EVENT_HEADER = "x-wegly-event"
+
+T = TypeVar("T")
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """Return header ``name`` (any case) from a mapping that may be case-sensitive."""
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
+    return value
+
+
+def parse_event(body: bytes, headers: Mapping[str, str], *, secret: Secrets) -> WebhookEvent:
+    """Verify a webhook body's signature, then decode it into a ``WebhookEvent``.
+
+    ``headers`` are the request's (any mapping; names in any case).
+
+    Raises:
+        WebhookSignatureError: the signature is missing or wrong; nothing was parsed.
+        WebhookPayloadError: the body is not the event envelope, or ``x-wegly-event``
+            disagrees with its ``event_key``.
+    """
+    verify_signature(body, header(headers, SIGNATURE_HEADER), secret)
+    return decode_event(bytes(body), header(headers, EVENT_HEADER))
+
+
+def decode_event(body: bytes, announced: str | None) -> WebhookEvent:
+    """Return the event a verified body holds, or raise WebhookPayloadError."""
+    try:
+        envelope = decode_object(body)
+    except DecodeError as exc:
+        failure = exc
+    else:
+        return _event(envelope, announced)
+    # Outside the except block: the parser's error (which quotes the body) stays out of
+    # __context__, and only the reason is told.
+    raise WebhookPayloadError(f"the webhook body is not the event envelope: {failure.reason}")
+
+
+def _event(envelope: dict[str, Any], announced: str | None) -> WebhookEvent:
+    key, payload = envelope.get("event_key"), envelope.get("payload")
+    if not isinstance(key, str) or not key:
+        raise WebhookPayloadError("the webhook body has no 'event_key' string")
+    if not isinstance(payload, dict):
+        raise WebhookPayloadError(f"the webhook body's 'payload' is not an object ({key})")
+    if announced is not None and announced.strip() != key:
+        raise WebhookPayloadError(
+            f"the x-wegly-event header says {announced!r} but the body's event_key is {key!r}"
+        )
+    chat_id = payload.get("chat_id")
+    if chat_id is not None and not isinstance(chat_id, str):
+        raise WebhookPayloadError(f"payload.chat_id is not a string ({key})")
+    return WebhookEvent(
+        event_key=WebhookEventKey(key),
+        payload=payload,
+        message=_part(payload, "message", Message, key),
+        chat_id=chat_id,
+        lead=_part(payload, "lead", RecordSummary, key),
+        deal=_part(payload, "deal", RecordSummary, key),
+    )
+
+
+def _part(payload: dict[str, Any], name: str, cls: type[T], key: str) -> T | None:
+    value = payload.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise WebhookPayloadError(f"payload.{name} is not an object ({key})")
+    try:
+        return decode_model(value, cls)
+    except DecodeError as exc:
+        failure = exc
+    raise WebhookPayloadError(f"payload.{name} does not decode ({key}): {failure.reason}")

@@ -1,0 +1,219 @@
+"""Dispatch verified webhook events to handlers, whatever server hands the request over.
+
+``WebhookRouter.handle`` is the whole decision, free of any web framework: the method, the
+signature (before anything is parsed), the envelope, the dedupe claim, the handlers, and
+the status to answer. The aiohttp and ASGI adapters only read the body, bounded, and write
+the answer back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hashlib
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Literal
+
+from aiohttp import web
+
+from .._errors import WebhookPayloadError, WebhookSignatureError
+from .._validation import check_int
+from ..types.webhooks import WebhookEvent
+from . import _servers
+from ._answers import WebhookAnswer, answer
+from ._dedupe import DedupeStore, MemoryDedupeStore
+from ._events import EVENT_HEADER, SIGNATURE_HEADER, decode_event, header
+from ._signature import Secrets, check_secrets, verify_signature
+
+__all__ = ["Handler", "WebhookRouter"]
+
+logger = logging.getLogger("wegly_async.webhooks")
+
+Handler = Callable[[WebhookEvent], Awaitable[None]]
+Ack = Literal["after", "before"]
+
+DEFAULT_MAX_BODY_BYTES = 1_048_576
+DEFAULT_QUEUE_SIZE = 1_000
+
+
+class WebhookRouter:
+    """Verify, deduplicate and dispatch Wegly's webhook deliveries to ``async`` handlers.
+
+    ``ack="after"`` answers once the handlers ran (a failure answers 500, so Wegly
+    delivers again); ``ack="before"`` answers 202 at once and runs them from a bounded
+    queue, which ``aclose()`` drains: faster to acknowledge, but a crash loses what waits.
+    """
+
+    def __init__(
+        self,
+        secret: Secrets,
+        *,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        ack: Ack = "after",
+        store: DedupeStore | None = None,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+    ) -> None:
+        self._secrets = check_secrets(secret)
+        self.max_body_bytes = check_int(max_body_bytes, "max_body_bytes", minimum=1)
+        if ack not in ("after", "before"):
+            raise ValueError(f"ack must be 'after' or 'before', got {ack!r}")
+        self._ack: Ack = ack
+        if store is not None and not isinstance(store, DedupeStore):
+            raise TypeError(f"store must have async claim() and release(), got {store!r}")
+        self._store: DedupeStore = store if store is not None else MemoryDedupeStore()
+        self._queue_size = check_int(queue_size, "queue_size", minimum=1)
+        self._routes: list[tuple[str, Handler]] = []
+        self._unknown: list[Handler] = []
+        self._queue: asyncio.Queue[tuple[WebhookEvent, str]] | None = None
+        self._worker: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<WebhookRouter {len(self._routes)} handlers ack={self._ack}>"
+
+    # -- registering ----------------------------------------------------------------------
+
+    def on(self, pattern: str) -> Callable[[Handler], Handler]:
+        """Register the decorated handler for ``pattern``: a key, ``"lead.*"``, or ``"*"``."""
+        if not isinstance(pattern, str) or not pattern.strip():
+            raise ValueError("pattern must be an event key such as 'lead.created' or 'lead.*'")
+        wildcard = pattern == "*" or (pattern.endswith(".*") and "*" not in pattern[:-1])
+        if "*" in pattern and not wildcard:
+            raise ValueError(f"pattern {pattern!r}: '*' may only end it, as in 'lead.*'")
+
+        def register(handler: Handler) -> Handler:
+            self._routes.append((pattern, _check_handler(handler)))
+            return handler
+
+        return register
+
+    def on_unknown(self, handler: Handler) -> Handler:
+        """Register the decorated handler for events that no ``on`` pattern claims."""
+        self._unknown.append(_check_handler(handler))
+        return handler
+
+    def handlers_for(self, event_key: str) -> list[Handler]:
+        """Return the handlers an event with ``event_key`` runs, in registration order."""
+        matched = [handler for pattern, handler in self._routes if _matches(pattern, event_key)]
+        return matched or list(self._unknown)
+
+    # -- serving --------------------------------------------------------------------------
+
+    @property
+    def aiohttp_handler(self) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """Return a handler to mount at any path of an ``aiohttp.web`` app (POST only)."""
+        return functools.partial(_servers.aiohttp_handler, self)
+
+    def aiohttp_app(self, path: str = "/") -> web.Application:
+        """Return an ``aiohttp.web`` app that serves this router at ``path``."""
+        return _servers.aiohttp_app(self, _check_path(path))
+
+    def asgi_app(self, path: str = "/") -> _servers.AsgiWebhookApp:
+        """Return a plain ASGI app (FastAPI, Starlette, uvicorn) serving this router at ``path``."""
+        return _servers.AsgiWebhookApp(self, _check_path(path))
+
+    # -- handling -------------------------------------------------------------------------
+
+    async def handle(self, method: str, headers: Mapping[str, str], body: bytes) -> WebhookAnswer:
+        """Decide the answer to one delivery, running its handlers unless it was seen before."""
+        if method.upper() != "POST":
+            return answer(405, "webhooks are delivered with POST")
+        if len(body) > self.max_body_bytes:
+            return answer(413, f"the body is larger than {self.max_body_bytes} bytes")
+        try:
+            verify_signature(body, header(headers, SIGNATURE_HEADER), self._secrets)
+        except WebhookSignatureError as exc:
+            logger.warning("webhook refused: %s", exc)
+            return answer(401, str(exc))
+        try:
+            event = decode_event(body, header(headers, EVENT_HEADER))
+        except WebhookPayloadError as exc:
+            logger.warning("webhook refused: %s", exc)
+            return answer(400, str(exc))
+        # Redeliveries carry the same body (API.md): identical bodies are the same event.
+        key = hashlib.sha256(body).hexdigest()
+        if not await self._store.claim(key):
+            logger.debug(
+                "webhook %s (%s) already handled: not run again", key[:12], event.event_key
+            )
+            return answer(200, "already handled", duplicate=True)
+        if self._ack == "before":
+            return await self._enqueue(event, key)
+        if not await self._run(event, key):
+            return answer(500, "a handler failed; deliver again")
+        return answer(200, "handled")
+
+    async def dispatch(self, event: WebhookEvent) -> None:
+        """Run the handlers of a verified ``event`` (no dedupe), raising what they raise."""
+        for handler in self.handlers_for(event.event_key):
+            await handler(event)
+
+    async def _run(self, event: WebhookEvent, key: str) -> bool:
+        try:
+            await self.dispatch(event)
+        except Exception:
+            # Released, so that Wegly's redelivery of this body runs the handlers again.
+            await self._store.release(key)
+            logger.exception("webhook handler for %s failed", event.event_key)
+            return False
+        return True
+
+    async def _enqueue(self, event: WebhookEvent, key: str) -> WebhookAnswer:
+        queue = self._start()
+        try:
+            queue.put_nowait((event, key))
+        except asyncio.QueueFull:
+            await self._store.release(key)
+            return answer(503, "too many events waiting; deliver again later")
+        return answer(202, "queued")
+
+    def _start(self) -> asyncio.Queue[tuple[WebhookEvent, str]]:
+        if self._queue is None:
+            self._queue = asyncio.Queue(self._queue_size)
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._drain(self._queue))
+        return self._queue
+
+    async def _drain(self, queue: asyncio.Queue[tuple[WebhookEvent, str]]) -> None:
+        while True:
+            event, key = await queue.get()
+            try:
+                await self._run(event, key)
+            finally:
+                queue.task_done()
+
+    async def aclose(self) -> None:
+        """Run the events still queued (``ack="before"``), then stop the worker."""
+        queue, worker = self._queue, self._worker
+        if queue is not None and worker is not None and not worker.done():
+            await queue.join()
+        if worker is not None:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        self._queue = self._worker = None
+
+
+def _check_handler(handler: object) -> Handler:
+    if not callable(handler):
+        raise TypeError(f"a webhook handler must be an async function, got {handler!r}")
+    call = getattr(handler, "__call__", None)  # noqa: B004 - an object with async __call__
+    if not inspect.iscoroutinefunction(handler) and not inspect.iscoroutinefunction(call):
+        raise TypeError(f"a webhook handler must be an async def function, got {handler!r}")
+    return handler
+
+
+def _matches(pattern: str, event_key: str) -> bool:
+    if pattern == "*":
+        return True
+    if pattern.endswith(".*"):
+        return event_key.startswith(pattern[:-1])
+    return pattern == event_key
+
+
+def _check_path(path: object) -> str:
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ValueError(f"path must start with '/', got {path!r}")
+    return path

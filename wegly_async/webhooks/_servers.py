@@ -1,0 +1,166 @@
+"""Serve a ``WebhookRouter``: an ``aiohttp.web`` handler and app, and a plain ASGI app.
+
+Both read the body in chunks and stop at ``max_body_bytes`` (answering 413), hand the raw
+bytes to ``WebhookRouter.handle`` and write its answer back as JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from aiohttp import web
+
+from ._answers import WebhookAnswer, answer
+
+if TYPE_CHECKING:
+    from ._router import WebhookRouter
+
+__all__ = ["ASGIApp", "AsgiWebhookApp", "aiohttp_app", "aiohttp_handler"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_CHUNK = 65_536
+
+
+def _too_large(router: WebhookRouter) -> WebhookAnswer:
+    return answer(413, f"the body is larger than {router.max_body_bytes} bytes")
+
+
+def _declared_length(value: str | None) -> int | None:
+    return int(value) if value is not None and value.strip().isdigit() else None
+
+
+# --- aiohttp ---------------------------------------------------------------------------------
+
+
+async def aiohttp_handler(router: WebhookRouter, request: web.Request) -> web.Response:
+    """Answer one delivery made to an ``aiohttp.web`` app."""
+    limit = router.max_body_bytes
+    if request.method != "POST":
+        return _json(await router.handle(request.method, request.headers, b""))
+    if (request.content_length or 0) > limit:
+        # Refused unread; aiohttp drains a declared length for a few seconds at most, so
+        # that the sender reads the 413 instead of a reset connection.
+        return _json(_too_large(router))
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(_CHUNK):
+        body += chunk
+        if len(body) > limit:
+            # A body with no declared end: stop reading it, and close once answered.
+            request.protocol.force_close()
+            return _json(_too_large(router))
+    return _json(await router.handle("POST", request.headers, bytes(body)))
+
+
+def _json(answer: WebhookAnswer) -> web.Response:
+    headers = {"Allow": "POST"} if answer.status == 405 else None
+    return web.json_response(answer.body, status=answer.status, headers=headers, dumps=_dumps)
+
+
+def aiohttp_app(router: WebhookRouter, path: str) -> web.Application:
+    """Return an ``aiohttp.web`` app serving ``router`` at ``path``, drained on cleanup."""
+    app = web.Application(client_max_size=router.max_body_bytes)
+
+    async def handle(request: web.Request) -> web.Response:
+        return await aiohttp_handler(router, request)
+
+    async def cleanup(app: web.Application) -> None:
+        await router.aclose()
+
+    app.router.add_route("*", path, handle)
+    app.on_cleanup.append(cleanup)
+    return app
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+# --- ASGI ------------------------------------------------------------------------------------
+
+
+class AsgiWebhookApp:
+    """A plain ASGI app serving a ``WebhookRouter`` at one path (lifespan drains its queue)."""
+
+    def __init__(self, router: WebhookRouter, path: str) -> None:
+        self.router = router
+        self.path = path
+
+    def __repr__(self) -> str:
+        return f"<AsgiWebhookApp {self.path!r} {self.router!r}>"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection: an HTTP request, or the lifespan of the server."""
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.router.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("path") != self.path:
+            await _respond(send, answer(404, f"webhooks are received at {self.path}"))
+            return
+        headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1")
+            for name, value in scope.get("headers", [])
+        }
+        method = str(scope.get("method", "GET"))
+        body: bytes | None = b""
+        if method == "POST":
+            try:
+                body = await self._read(receive, headers)
+            except _Disconnected:
+                return  # the sender left before the body ended: nothing to answer
+        if body is None:
+            await _respond(send, _too_large(self.router))
+            return
+        await _respond(send, await self.router.handle(method, headers, body))
+
+    async def _read(self, receive: Receive, headers: dict[str, str]) -> bytes | None:
+        """Return the request body, or None as soon as it is larger than the router allows."""
+        limit = self.router.max_body_bytes
+        declared = _declared_length(headers.get("content-length"))
+        if declared is not None and declared > limit:
+            return None
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Disconnected
+            body += message.get("body", b"")
+            if len(body) > limit:
+                return None
+            if not message.get("more_body", False):
+                return bytes(body)
+
+
+class _Disconnected(Exception):
+    """Raise when an ASGI client disconnects before its body ended."""
+
+
+async def _respond(send: Send, answer: WebhookAnswer) -> None:
+    payload = orjson.dumps(answer.body)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
+    if answer.status == 405:
+        headers.append((b"allow", b"POST"))
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

@@ -1,0 +1,95 @@
+"""Check a webhook body's ``x-wegly-signature``: HMAC-SHA256 over the exact bytes received.
+
+API.md's decision: Wegly sends lowercase hex; uppercase hex, base64 (standard or URL-safe)
+and a ``sha256=`` prefix are accepted too. Digests are compared in constant time, against
+each secret in turn, so a secret can be rotated by accepting the old and the new one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Sequence
+
+from .._errors import WebhookSignatureError
+
+__all__ = ["Secret", "Secrets", "check_secrets", "verify_signature"]
+
+Secret = str | bytes
+Secrets = Secret | Sequence[Secret]
+
+_DIGEST_BYTES = hashlib.sha256().digest_size
+_PREFIX = "sha256="
+_URLSAFE = str.maketrans("-_", "+/")
+
+
+def check_secrets(secret: Secrets) -> tuple[bytes, ...]:
+    """Return the secrets as UTF-8 bytes, raising TypeError or ValueError for bad ones."""
+    items = (secret,) if isinstance(secret, str | bytes) else secret
+    if not isinstance(items, Sequence):
+        kind = type(secret).__name__
+        raise TypeError(f"secret must be a str, bytes or a sequence of them, got {kind}")
+    keys: list[bytes] = []
+    for item in items:
+        if not isinstance(item, str | bytes):
+            raise TypeError(f"each secret must be a str or bytes, got {type(item).__name__}")
+        key = item.encode() if isinstance(item, str) else bytes(item)
+        if not key:
+            raise ValueError("a webhook secret must not be empty: every body would verify")
+        keys.append(key)
+    if not keys:
+        raise ValueError("pass at least one webhook secret")
+    return tuple(keys)
+
+
+def verify_signature(body: bytes, signature: str | None, secret: Secrets) -> None:
+    """Check that ``signature`` is the HMAC-SHA256 of the raw ``body`` under one of the secrets.
+
+    Raises:
+        WebhookSignatureError: the signature is missing, malformed, or matches no secret.
+    """
+    keys = check_secrets(secret)
+    if not isinstance(body, bytes | bytearray | memoryview):
+        raise TypeError(
+            f"body must be the raw bytes received, got {type(body).__name__}: a re-encoded "
+            "body does not verify"
+        )
+    digest = _decode(signature)
+    data = bytes(body)
+    matched = False
+    for key in keys:
+        # Every secret is tried, so the time taken does not say which one matched.
+        expected = hmac.new(key, data, hashlib.sha256).digest()
+        matched |= hmac.compare_digest(expected, digest)
+    if not matched:
+        raise WebhookSignatureError(
+            "the x-wegly-signature does not match the body: check the secret, and that the "
+            "exact bytes received are verified (not JSON parsed and serialized again)"
+        )
+
+
+def _decode(signature: str | None) -> bytes:
+    """Return the digest a signature header carries, or raise WebhookSignatureError."""
+    if signature is not None and not isinstance(signature, str):
+        raise TypeError(f"signature must be a str or None, got {type(signature).__name__}")
+    if signature is None or not signature.strip():
+        raise WebhookSignatureError("the x-wegly-signature header is missing")
+    text = signature.strip()
+    if text[: len(_PREFIX)].lower() == _PREFIX:
+        text = text[len(_PREFIX) :]
+    if len(text) == 2 * _DIGEST_BYTES:
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            pass
+    try:
+        # URL-safe base64 is read as the standard alphabet; padding may be left out.
+        standard = text.translate(_URLSAFE).encode("ascii")
+        digest = base64.b64decode(standard + b"=" * (-len(standard) % 4), validate=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        digest = b""
+    if len(digest) == _DIGEST_BYTES:
+        return digest
+    raise WebhookSignatureError("the x-wegly-signature is not an HMAC-SHA256 in hex or base64")
