@@ -72,6 +72,10 @@ MAX_ROW_DESCRIPTION = 72
 EXPORT_FORMATS = ("jsonl", "csv")
 DEFAULT_EXPORT_FORMAT: Final = "jsonl"
 DEFAULT_EXPORT_CONCURRENCY = 4
+# What a CSV export does with a text cell a spreadsheet would run as a formula (one that
+# starts with = + - @, a tab or a CR): prefix it with ' (the OWASP rule), or keep it as sent.
+CSV_FORMULA_MODES = ("neutralize", "raw")
+DEFAULT_CSV_FORMULAS: Final = "neutralize"
 
 # The emulator answers on loopback only, at once unless a latency is asked for.
 EMULATOR_HOST = "127.0.0.1"
