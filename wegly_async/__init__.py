@@ -47,6 +47,7 @@ from ._errors import (
 )
 from ._pagination import OffsetPage, OffsetPager, RawPage
 from ._pipeline import RawResponse, RequestOptions
+from ._rate import RateLimit, RateLimitState
 from ._transport import AsyncTransport, TransportError, TransportRequest, TransportResponse
 from ._uploads import FileInput
 from ._version import __version__
@@ -117,7 +118,9 @@ __all__ = [
     "Order",
     "PermissionDeniedError",
     "PhoneNumber",
+    "RateLimit",
     "RateLimitError",
+    "RateLimitState",
     "RawPage",
     "RawResponse",
     "Reaction",
