@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 import uvicorn
 from aiohttp import web
+from loopback import serve_app
 from test_webhooks import LEAD, RECEIVED, SECRET, body_of, headers_for
 
 import wegly_async as wa
@@ -24,15 +25,8 @@ Serve = Callable[[WebhookRouter, str], contextlib.AbstractAsyncContextManager[st
 @contextlib.asynccontextmanager
 async def serve_aiohttp(router: WebhookRouter, path: str) -> AsyncIterator[str]:
     """Serve ``router.aiohttp_app(path)`` on 127.0.0.1 and a free port; yield its URL."""
-    runner = web.AppRunner(router.aiohttp_app(path))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}{path}"
-    finally:
-        await runner.cleanup()
+    async with serve_app(router.aiohttp_app(path)) as base_url:
+        yield base_url + path
 
 
 @contextlib.asynccontextmanager
@@ -172,15 +166,11 @@ async def test_the_aiohttp_handler_mounts_at_any_path_of_a_users_app(
     router, seen = routed()
     app = web.Application()
     app.router.add_post("/integrations/wegly", router.aiohttp_handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/integrations/wegly"
     try:
-        assert (await post(http, url, RECEIVED, headers_for(RECEIVED)))[0] == 200
+        async with serve_app(app) as base_url:
+            url = base_url + "/integrations/wegly"
+            assert (await post(http, url, RECEIVED, headers_for(RECEIVED)))[0] == 200
     finally:
-        await runner.cleanup()
         await router.aclose()
     assert seen == ["chat.message_received"]
 
