@@ -45,13 +45,12 @@ from ._errors import (
     WebhookSignatureError,
     WeglyError,
 )
-from ._pagination import OffsetPage, OffsetPager, RawPage
 from ._pipeline import RawResponse, RequestOptions
 from ._rate import RateLimit, RateLimitState
 from ._transport import AsyncTransport, TransportError, TransportRequest, TransportResponse
 from ._uploads import FileInput
 from ._version import __version__
-from ._walker import TimelineCursor
+from .pagination import OffsetPager
 from .resources.chats.timeline import TimelinePager
 from .types import (
     Agent,
@@ -63,13 +62,16 @@ from .types import (
     ListSection,
     Media,
     Message,
+    OffsetPage,
     PhoneNumber,
+    RawPage,
     Reaction,
     RecordSummary,
     Role,
     ScheduledMessage,
     SendResult,
     TemplateField,
+    TimelineCursor,
     TimelineEvent,
     TimelinePage,
     UnreadSummary,

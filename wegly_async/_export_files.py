@@ -28,7 +28,7 @@ from ._constants import CSV_FORMULA_MODES, CURSOR_IDS, EXPORT_FORMATS
 from ._enums import Order
 from ._errors import ExportLockedError
 from ._export_csv import CSV_COLUMNS, csv_lines, csv_row
-from ._walker import TimelineCursor
+from .types.pages import TimelineCursor
 
 if TYPE_CHECKING:
     from _hashlib import HASH

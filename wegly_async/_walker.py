@@ -37,13 +37,13 @@ from ._constants import (
     SPECULATION_START_WIDTH,
 )
 from ._errors import TimelineChangedError, WeglyError
+from .types.pages import TimelineCursor
 
 __all__ = [
     "FetchPage",
     "FetchedPage",
     "Records",
     "SeenIds",
-    "TimelineCursor",
     "Walker",
     "join_index",
     "page_size_estimate",
@@ -100,21 +100,6 @@ class SeenIds:
             for _ in range(len(self._order) - self._window):
                 self._ids.discard(self._order.popleft())
         return records
-
-
-@attrs.frozen
-class TimelineCursor:
-    """Where an iteration stands: the last event yielded, where it was, and the total then.
-
-    ``skip`` is that event's offset in the answer that held it and ``total`` that answer's
-    total; ``recent_ids`` are the ids yielded just before it, newest last, so a resumed
-    iteration can still join when the event itself was deleted meanwhile.
-    """
-
-    event_id: str
-    skip: int
-    total: int
-    recent_ids: tuple[str, ...] = ()
 
 
 @attrs.frozen

@@ -16,6 +16,7 @@ from .chats import (
     TemplateField,
     UnreadSummary,
 )
+from .pages import OffsetPage, RawPage, TimelineCursor
 from .shared import Agent, Role, User
 from .timeline import TimelineEvent, TimelinePage
 from .webhooks import RecordSummary, WebhookEvent
@@ -30,13 +31,16 @@ __all__ = [
     "ListSection",
     "Media",
     "Message",
+    "OffsetPage",
     "PhoneNumber",
+    "RawPage",
     "Reaction",
     "RecordSummary",
     "Role",
     "ScheduledMessage",
     "SendResult",
     "TemplateField",
+    "TimelineCursor",
     "TimelineEvent",
     "TimelinePage",
     "UnreadSummary",

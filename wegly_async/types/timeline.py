@@ -7,8 +7,8 @@ from datetime import datetime
 import attrs
 
 from .._enums import EventType
-from .._pagination import OffsetPage
 from .chats import Message
+from .pages import OffsetPage
 
 __all__ = ["TimelineEvent", "TimelinePage"]
 

@@ -57,7 +57,7 @@ class WebhookRouter:
         queue_size: int = DEFAULT_QUEUE_SIZE,
     ) -> None:
         self._secrets = check_secrets(secret)
-        self.max_body_bytes = check_int(max_body_bytes, "max_body_bytes", minimum=1)
+        self.max_body_bytes: int = check_int(max_body_bytes, "max_body_bytes", minimum=1)
         if ack not in ("after", "before"):
             raise ValueError(f"ack must be 'after' or 'before', got {ack!r}")
         self._ack: Ack = ack

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
-from ..._pagination import OffsetPager
+from ...pagination import OffsetPager
 from ...types.timeline import TimelineEvent, TimelinePage
 
 __all__ = ["TimelinePager"]

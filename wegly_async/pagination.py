@@ -1,5 +1,7 @@
 """The generic offset pager: iterate any list route lazily, by record, by page, raw, or whole.
 
+Its pages and cursor are models, in ``wegly_async.types.pages``.
+
 The paging engine, which keeps offset pages joined while the list moves, is ``_walker.py``.
 """
 
@@ -9,35 +11,13 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, Generic, TypeVar
 
-import attrs
-
 from ._enums import Order
-from ._walker import FetchedPage, FetchPage, Records, TimelineCursor, Walker
+from ._walker import FetchedPage, FetchPage, Records, Walker
+from .types.pages import OffsetPage, RawPage, TimelineCursor
 
-__all__ = ["OffsetPage", "OffsetPager", "RawPage"]
+__all__ = ["OffsetPager"]
 
 T = TypeVar("T")
-
-
-@attrs.frozen
-class RawPage:
-    """One page of new records exactly as the server sent them, and where the iteration stands."""
-
-    total: int
-    records: Records
-    skip: int  # the offset of the first new record in this answer
-    take: int
-    cursor: TimelineCursor | None  # after this page's last record; None while nothing was yielded
-
-
-@attrs.frozen
-class OffsetPage(Generic[T]):
-    """One page of decoded records, with the ``skip`` of its first new record and the ``take``."""
-
-    total: int
-    records: list[T]
-    skip: int
-    take: int
 
 
 class OffsetPager(Generic[T]):
