@@ -73,6 +73,7 @@ examples:
   export {ENV_TOKEN}=...                   # the token, kept out of the process list
   wegly-async timeline CHAT_ID --order desc --limit 5
   wegly-async send CHAT_ID --text "Olá!"
+  wegly-async chat CHAT_ID                  # the chat's fields
   wegly-async export CHAT_ID --out backup/
 
 Run "wegly-async COMMAND --help" for a command's options and examples.
@@ -88,6 +89,14 @@ examples:
   wegly-async send CHAT_ID --document proposta.pdf --caption "Segue a proposta"
 
 The WAMID of a message is in the fourth column of `wegly-async timeline CHAT_ID`.
+"""
+
+_CHAT_EXAMPLES = """\
+examples:
+  wegly-async chat CHAT_ID                 # the chat's fields, one per line
+  wegly-async chat CHAT_ID --json          # the server's object as sent
+  wegly-async unread                       # unread messages, and in how many chats
+  wegly-async unread --json
 """
 
 _TIMELINE_EXAMPLES = """\
@@ -172,6 +181,35 @@ def _add_timeline_parser(commands: Any) -> None:
     _add_connection_options(timeline)
 
 
+def _add_chat_parser(commands: Any) -> None:
+    chat = commands.add_parser(
+        "chat",
+        help="print a chat's fields",
+        description="Print a chat's fields, one per line, or the server's object as sent.",
+        epilog=_CHAT_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    chat.add_argument("chat_id", metavar="CHAT_ID", help="the chat's UUID")
+    chat.add_argument(
+        "--json", action="store_true", help="print the server's object as sent, on one line"
+    )
+    _add_connection_options(chat)
+
+
+def _add_unread_parser(commands: Any) -> None:
+    unread = commands.add_parser(
+        "unread",
+        help="print how many messages are unread, in how many chats",
+        description="Print how many inbound messages are unread, and in how many chats.",
+        epilog=_CHAT_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    unread.add_argument(
+        "--json", action="store_true", help="print the server's object as sent, on one line"
+    )
+    _add_connection_options(unread)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser for every command."""
     parser = SuggestingParser(
@@ -237,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_send_parser(commands)
     _add_timeline_parser(commands)
+    _add_chat_parser(commands)
+    _add_unread_parser(commands)
     return parser
 
 
@@ -245,6 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # Imported once the arguments are parsed: ``--help`` and ``--version`` need no aiohttp.
+    from ._chat import run_chat, run_unread
     from ._commands import run_emulator, run_export
     from ._demo import run_demo
     from ._send import run_send
@@ -256,6 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": run_export,
         "send": run_send,
         "timeline": run_timeline,
+        "chat": run_chat,
+        "unread": run_unread,
     }[args.command]
     try:
         return asyncio.run(runner(args))
