@@ -22,6 +22,7 @@ from .._constants import (
     ENV_ORIGIN,
     ENV_TOKEN,
     EXPORT_FORMATS,
+    MAX_BUTTONS,
 )
 from .._enums import Order
 from .._version import __version__
@@ -79,7 +80,7 @@ examples:
 Run "wegly-async COMMAND --help" for a command's options and examples.
 """
 
-_SEND_EXAMPLES = """\
+_SEND_EXAMPLES = f"""\
 examples:
   wegly-async send CHAT_ID --text "Olá!" --reply-to WAMID
   wegly-async send CHAT_ID --reaction 👍 --to WAMID
@@ -87,7 +88,16 @@ examples:
   wegly-async send CHAT_ID --template oferta --language pt_BR \\
       --field component=BUTTON,type=PAYLOAD,index=0,button_index=1,value=CUPOM10
   wegly-async send CHAT_ID --document proposta.pdf --caption "Segue a proposta"
+  wegly-async send CHAT_ID --location -23.5614,-46.6559 --name "Loja Paulista" \\
+      --address "Av. Paulista, 1000 - São Paulo"
+  wegly-async send CHAT_ID --text "Confirma a visita amanhã?" --buttons "sim:Sim,nao:Não"
+  wegly-async send CHAT_ID --text "Escolha um horário" --list "Ver horários" \\
+      --section "Manhã=h9:9h,h10:10h:até 10h30" --section "Tarde=h14:14h,h16:16h"
 
+--buttons takes 1 to {MAX_BUTTONS} ID:TITLE pairs, separated by commas; the contact sees each TITLE
+and your bot gets its ID back. --list LABEL is the button that opens the list, and each
+--section is TITLE=ID:TITLE[:DESCRIPTION],... (the description may hold colons). WhatsApp's
+limits (titles, ids, counts) are checked before anything is sent.
 The WAMID of a message is in the fourth column of `wegly-async timeline CHAT_ID`.
 """
 
@@ -122,6 +132,9 @@ def _add_send_parser(commands: Any) -> None:
     what.add_argument("--text", help="send a text message")
     what.add_argument("--reaction", metavar="EMOJI", help="react to a message (needs --to)")
     what.add_argument("--template", metavar="NAME", help="send a template (needs --language)")
+    what.add_argument(
+        "--location", metavar="LAT,LON", help="send a location pin, e.g. -23.5505,-46.6333"
+    )
     for kind, article in (("image", "an"), ("video", "a"), ("audio", "an"), ("document", "a")):
         what.add_argument(f"--{kind}", metavar="PATH", help=f"upload and send {article} {kind}")
     send.add_argument(
@@ -145,8 +158,30 @@ def _add_send_parser(commands: Any) -> None:
     send.add_argument(
         "--reply-to",
         metavar="WAMID",
-        help="with --text or a file: reply to the message with this wamid (default: no reply)",
+        help="with --text, --location or a file: reply to the message with this wamid "
+        "(default: no reply)",
     )
+    send.add_argument(
+        "--buttons",
+        metavar="ID:TITLE,...",
+        help="with --text (the body): 1 to 3 reply buttons (default: none)",
+    )
+    send.add_argument(
+        "--list",
+        metavar="LABEL",
+        help="with --text (the body) and --section: send a list opened by a button with this "
+        "label (default: no list)",
+    )
+    send.add_argument(
+        "--section",
+        action="append",
+        default=[],
+        metavar="SECTION",
+        help="with --list, repeatable: a titled section of rows as "
+        "TITLE=ID:TITLE[:DESCRIPTION],... (default: no sections)",
+    )
+    send.add_argument("--name", help="with --location: the place's name (default: none)")
+    send.add_argument("--address", help="with --location: the place's address (default: none)")
     _add_connection_options(send)
 
 
