@@ -9,8 +9,6 @@ import sys
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 
-import orjson
-
 from .._constants import DEFAULT_PAGE_SIZE, DEFAULT_PREFETCH
 from .._errors import WeglyError
 from .._validation import check_chat_id, check_int
@@ -19,7 +17,7 @@ from ..types.chats import Message
 from ..types.timeline import TimelineEvent
 from ._connection import make_client
 from ._exits import EXIT_FAILED, EXIT_OK, describe_error, usage_errors
-from ._render import one_line, wamid_of
+from ._render import json_line, one_line, wamid_of
 
 __all__ = ["event_line", "message_columns", "run_timeline", "utc_stamp"]
 
@@ -59,7 +57,7 @@ async def _lines(pager: TimelinePager, as_json: bool) -> AsyncGenerator[str, Non
         async with contextlib.aclosing(pager.raw_pages()) as raw_pages:
             async for raw in raw_pages:
                 for record in raw.records:
-                    yield orjson.dumps(record).decode()
+                    yield json_line(record)
     else:
         async with contextlib.aclosing(pager.pages()) as pages:
             async for page in pages:
