@@ -166,7 +166,7 @@ def _add_send_parser(commands: Any) -> None:
     send.add_argument(
         "--buttons",
         metavar="ID:TITLE,...",
-        help="with --text (the body): 1 to 3 reply buttons (default: none)",
+        help=f"with --text (the body): 1 to {MAX_BUTTONS} reply buttons (default: none)",
     )
     send.add_argument(
         "--list",
