@@ -205,11 +205,21 @@ async def test_a_429_episode_lowers_the_pace_once_and_successes_raise_it_back() 
 
 async def test_without_a_limit_a_busy_client_learns_the_pace_the_server_accepted() -> None:
     rate, clock = controller()
-    for _ in range(60):  # 60 answers accepted in the last second: 30 requests/s over 2 s
+    for _ in range(90):  # 30 answers a second for 3 s: the last 2 s count
         rate.observe(200, {}, None)
-        clock.now += 1 / 60
+        clock.now += 1 / 30
     rate.observe(429, {}, 1.0)
-    assert rate.state().per_second == pytest.approx(27.0)  # 0.9 x 30
+    assert rate.state().per_second == pytest.approx(0.9 * 30, rel=0.03)
+
+
+async def test_a_young_client_measures_over_the_time_it_has_run() -> None:
+    # 40 answers in its first half second: 80 a second, not 40 / 2 s.
+    rate, clock = controller()
+    for _ in range(40):
+        rate.observe(200, {}, None)
+        clock.now += 0.5 / 40
+    rate.observe(429, {}, 1.0)
+    assert rate.state().per_second == pytest.approx(0.9 * 80, rel=0.03)
 
 
 async def test_without_a_limit_a_quiet_client_is_only_paused() -> None:

@@ -176,7 +176,11 @@ class RateController:
 
     def _decrease(self, now: float) -> None:
         accepted = len(self._accepted)
-        measured = accepted / PACE_ACCEPT_WINDOW if accepted >= PACE_MIN_SAMPLES else None
+        measured = None
+        if accepted >= PACE_MIN_SAMPLES:
+            # Over the time the samples span (a young client has less than the window).
+            span = max(now - self._accepted[0], PACE_ACCEPT_WINDOW / 4)
+            measured = accepted / span
         current = self._rate if self._rate is not None else measured
         if current is None:
             return  # too little traffic to learn a pace from: the pause alone

@@ -24,6 +24,8 @@ async def run_emulator(args: argparse.Namespace) -> int:
             token=args.token,
             latency=args.latency,
             max_take=args.max_take,
+            rate_limit=args.rate_limit,
+            rate_burst=args.rate_burst,
         )
         check_int(args.chats, "--chats", minimum=0)
         check_int(args.events, "--events", minimum=0)

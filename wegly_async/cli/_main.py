@@ -281,6 +281,16 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument(
         "--max-take", type=int, help="cap every page at this many records (default: no cap)"
     )
+    emulator.add_argument(
+        "--rate-limit",
+        type=float,
+        help="answer 429 past this many requests per second (default: no limit)",
+    )
+    emulator.add_argument(
+        "--rate-burst",
+        type=int,
+        help="requests allowed at once under --rate-limit (default: one second's worth)",
+    )
 
     export = commands.add_parser("export", help="export chat timelines to files, resumably")
     export.add_argument("chat_ids", nargs="+", metavar="CHAT_ID")
