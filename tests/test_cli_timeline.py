@@ -154,6 +154,22 @@ async def test_hostile_text_cannot_break_or_forge_lines(
     assert not ANSI.search(out)
 
 
+async def test_hostile_text_cannot_break_a_json_line(
+    emu: WeglyEmulator, env: dict[str, str]
+) -> None:
+    chat = emu.create_chat(events=0, seed=21)
+    hostile = "oi\x1b[2J\nforjada\r\u202eabc\u2028fim\x85\x7f"
+    emu.add_message(chat, hostile)
+    emu.add_message(chat, "normal")
+    code, out, err = await arun_cli("timeline", chat, "--json", env=env)
+    assert (code, err) == (0, "")
+    # splitlines() also breaks at U+2028 and U+0085: they must not be there raw.
+    records = [json.loads(line) for line in out.splitlines()]
+    assert records == emu.events(chat)
+    assert records[0]["message"]["body_text"] == hostile
+    assert not any(char in out for char in "\x1b\r\u202e\u2028\x85\x7f")
+
+
 async def test_an_unknown_chat_is_one_error_line_and_exit_1(
     emu: WeglyEmulator, env: dict[str, str]
 ) -> None:

@@ -268,7 +268,7 @@ def test_send_help_uses_the_right_article_and_says_where_the_token_is_safe() -> 
     assert "--token-file PATH" in text
 
 
-@pytest.mark.parametrize("command", [(), ("send",), ("timeline",)])
+@pytest.mark.parametrize("command", [(), ("send",), ("timeline",), ("chat",), ("unread",)])
 def test_help_ends_with_examples(command: tuple[str, ...]) -> None:
     result = run_cli(*command, "--help")
     assert result.returncode == 0
@@ -276,7 +276,7 @@ def test_help_ends_with_examples(command: tuple[str, ...]) -> None:
     lines = [line for line in examples.splitlines() if line.startswith("  wegly-async ")]
     assert len(lines) >= 3, result.stdout
     for line in lines:
-        assert line.split()[1] in {"demo", "timeline", "send", "export"}
+        assert line.split()[1] in {"demo", "timeline", "send", "export", "chat", "unread"}
 
 
 # --- template fields ------------------------------------------------------------------------

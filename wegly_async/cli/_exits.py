@@ -40,12 +40,12 @@ class Interrupted(Exception):
 
 
 @contextlib.contextmanager
-def usage_errors() -> Iterator[None]:
-    """Turn argument checks that fail before any request into usage errors."""
+def usage_errors(prefix: str = "") -> Iterator[None]:
+    """Turn argument checks that fail before any request into usage errors, after ``prefix``."""
     try:
         yield
     except (ValueError, TypeError, FileNotFoundError, IsADirectoryError) as exc:
-        raise UsageError(str(exc)) from exc
+        raise UsageError(f"{prefix}{exc}") from exc
 
 
 def describe_error(exc: BaseException) -> str:

@@ -24,6 +24,7 @@ from .._constants import (
     ENV_ORIGIN,
     ENV_TOKEN,
     EXPORT_FORMATS,
+    MAX_BUTTONS,
 )
 from .._enums import Order
 from .._version import __version__
@@ -75,12 +76,13 @@ examples:
   export {ENV_TOKEN}=...                   # the token, kept out of the process list
   wegly-async timeline CHAT_ID --order desc --limit 5
   wegly-async send CHAT_ID --text "Olá!"
+  wegly-async chat CHAT_ID                  # the chat's fields
   wegly-async export CHAT_ID --out backup/
 
 Run "wegly-async COMMAND --help" for a command's options and examples.
 """
 
-_SEND_EXAMPLES = """\
+_SEND_EXAMPLES = f"""\
 examples:
   wegly-async send CHAT_ID --text "Olá!" --reply-to WAMID
   wegly-async send CHAT_ID --reaction 👍 --to WAMID
@@ -88,8 +90,25 @@ examples:
   wegly-async send CHAT_ID --template oferta --language pt_BR \\
       --field component=BUTTON,type=PAYLOAD,index=0,button_index=1,value=CUPOM10
   wegly-async send CHAT_ID --document proposta.pdf --caption "Segue a proposta"
+  wegly-async send CHAT_ID --location -23.5614,-46.6559 --name "Loja Paulista" \\
+      --address "Av. Paulista, 1000 - São Paulo"
+  wegly-async send CHAT_ID --text "Confirma a visita amanhã?" --buttons "sim:Sim,nao:Não"
+  wegly-async send CHAT_ID --text "Escolha um horário" --list "Ver horários" \\
+      --section "Manhã=h9:9h,h10:10h:até 10h30" --section "Tarde=h14:14h,h16:16h"
 
+--buttons takes 1 to {MAX_BUTTONS} ID:TITLE pairs, separated by commas; the contact sees each TITLE
+and your bot gets its ID back. --list LABEL is the button that opens the list, and each
+--section is TITLE=ID:TITLE[:DESCRIPTION],... (the description may hold colons). WhatsApp's
+limits (titles, ids, counts) are checked before anything is sent.
 The WAMID of a message is in the fourth column of `wegly-async timeline CHAT_ID`.
+"""
+
+_CHAT_EXAMPLES = """\
+examples:
+  wegly-async chat CHAT_ID                 # the chat's fields, one per line
+  wegly-async chat CHAT_ID --json          # the server's object as sent
+  wegly-async unread                       # unread messages, and in how many chats
+  wegly-async unread --json
 """
 
 _TIMELINE_EXAMPLES = """\
@@ -115,6 +134,9 @@ def _add_send_parser(commands: Any) -> None:
     what.add_argument("--text", help="send a text message")
     what.add_argument("--reaction", metavar="EMOJI", help="react to a message (needs --to)")
     what.add_argument("--template", metavar="NAME", help="send a template (needs --language)")
+    what.add_argument(
+        "--location", metavar="LAT,LON", help="send a location pin, e.g. -23.5505,-46.6333"
+    )
     for kind, article in (("image", "an"), ("video", "a"), ("audio", "an"), ("document", "a")):
         what.add_argument(f"--{kind}", metavar="PATH", help=f"upload and send {article} {kind}")
     send.add_argument(
@@ -138,8 +160,30 @@ def _add_send_parser(commands: Any) -> None:
     send.add_argument(
         "--reply-to",
         metavar="WAMID",
-        help="with --text or a file: reply to the message with this wamid (default: no reply)",
+        help="with --text, --location or a file: reply to the message with this wamid "
+        "(default: no reply)",
     )
+    send.add_argument(
+        "--buttons",
+        metavar="ID:TITLE,...",
+        help=f"with --text (the body): 1 to {MAX_BUTTONS} reply buttons (default: none)",
+    )
+    send.add_argument(
+        "--list",
+        metavar="LABEL",
+        help="with --text (the body) and --section: send a list opened by a button with this "
+        "label (default: no list)",
+    )
+    send.add_argument(
+        "--section",
+        action="append",
+        default=[],
+        metavar="SECTION",
+        help="with --list, repeatable: a titled section of rows as "
+        "TITLE=ID:TITLE[:DESCRIPTION],... (default: no sections)",
+    )
+    send.add_argument("--name", help="with --location: the place's name (default: none)")
+    send.add_argument("--address", help="with --location: the place's address (default: none)")
     _add_connection_options(send)
 
 
@@ -172,6 +216,35 @@ def _add_timeline_parser(commands: Any) -> None:
         help="print the server's records as sent, one JSON object per line",
     )
     _add_connection_options(timeline)
+
+
+def _add_chat_parser(commands: Any) -> None:
+    chat = commands.add_parser(
+        "chat",
+        help="print a chat's fields",
+        description="Print a chat's fields, one per line, or the server's object as sent.",
+        epilog=_CHAT_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    chat.add_argument("chat_id", metavar="CHAT_ID", help="the chat's UUID")
+    chat.add_argument(
+        "--json", action="store_true", help="print the server's object as sent, on one line"
+    )
+    _add_connection_options(chat)
+
+
+def _add_unread_parser(commands: Any) -> None:
+    unread = commands.add_parser(
+        "unread",
+        help="print how many messages are unread, in how many chats",
+        description="Print how many inbound messages are unread, and in how many chats.",
+        epilog=_CHAT_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    unread.add_argument(
+        "--json", action="store_true", help="print the server's object as sent, on one line"
+    )
+    _add_connection_options(unread)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -261,6 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_send_parser(commands)
     _add_timeline_parser(commands)
+    _add_chat_parser(commands)
+    _add_unread_parser(commands)
     return parser
 
 
@@ -269,6 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # Imported once the arguments are parsed: ``--help`` and ``--version`` need no aiohttp.
+    from ._chat import run_chat, run_unread
     from ._commands import run_emulator
     from ._demo import run_demo
     from ._export import run_export
@@ -281,6 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": run_export,
         "send": run_send,
         "timeline": run_timeline,
+        "chat": run_chat,
+        "unread": run_unread,
     }[args.command]
     try:
         return asyncio.run(runner(args))

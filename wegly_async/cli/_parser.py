@@ -8,11 +8,14 @@ import itertools
 import re
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["SuggestingParser"]
 
-# What argparse itself takes for a value rather than an option: "-", "-5", "-0.5".
-_NOT_AN_OPTION_RE = re.compile(r"-|-\d+|-\d*\.\d+")
+# A value rather than an option: "-", "-5", "-0.5", and a list of numbers such as the
+# coordinates "-23.55,-46.63" (argparse alone would take that for an unknown option).
+_NUMBER = r"-?(?:\d+|\d*\.\d+)"
+_NOT_AN_OPTION_RE = re.compile(rf"-|-(?:\d+|\d*\.\d+)(?:,{_NUMBER})*")
 
 
 class SuggestingParser(argparse.ArgumentParser):
@@ -21,6 +24,11 @@ class SuggestingParser(argparse.ArgumentParser):
     Argparse would report a mistyped ``--txt`` as a missing ``--text`` (or echo the whole
     rest of the line, a token included); this names just the unknown option and a guess.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Argparse's own test for "a negative number, so a value": one rule with ours.
+        self._negative_number_matcher = re.compile(rf"^(?:{_NOT_AN_OPTION_RE.pattern})$")
 
     def parse_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None

@@ -9,12 +9,14 @@ from typing import Final
 from .._client import WeglyClient
 from .._errors import WeglyError
 from .._validation import check_chat_id
+from ..resources.chats.messages import buttons_body, list_body, location_body
 from ..types.chats import SendResult, TemplateField
 from ._connection import make_client
 from ._exits import EXIT_FAILED, EXIT_OK, UsageError, describe_error, usage_errors
+from ._interactive import parse_buttons, parse_section
 from ._render import one_line, wamid_of
 
-__all__ = ["FIELD_KEYS", "MEDIA_KINDS", "parse_field", "run_send"]
+__all__ = ["FIELD_KEYS", "MEDIA_KINDS", "parse_field", "parse_location", "run_send"]
 
 MEDIA_KINDS: Final = ("image", "video", "audio", "document")
 # The keys of the long --field form, in TemplateField's order; ``value`` comes last.
@@ -26,11 +28,16 @@ _MODIFIERS: Final = {
     "field": "--field",
     "caption": "--caption",
     "reply_to": "--reply-to",
+    "buttons": "--buttons",
+    "list": "--list",
+    "name": "--name",
+    "address": "--address",
 }
 _TAKES: Final = {
-    "text": ("reply_to",),
+    "text": ("reply_to", "buttons", "list"),
     "reaction": ("to",),
     "template": ("language", "field"),
+    "location": ("name", "address", "reply_to"),
     **dict.fromkeys(MEDIA_KINDS, ("caption", "reply_to")),
 }
 
@@ -46,6 +53,27 @@ def _check_modifiers(kind: str, args: argparse.Namespace) -> None:
             continue
         takers = [f"--{other}" for other, names in _TAKES.items() if name in names]
         raise UsageError(f"{flag} does not apply to --{kind} (it goes with {', '.join(takers)})")
+
+
+def _check_choices(args: argparse.Namespace) -> None:
+    """Refuse reply buttons with a list, a --section without --list, a --list without one."""
+    if args.buttons is not None and args.list is not None:
+        raise UsageError("--buttons and --list do not go together: send buttons or a list")
+    if args.section and args.list is None:
+        raise UsageError("--section goes with --list LABEL (the button that opens the list)")
+    if args.list is not None and not args.section:
+        raise UsageError("--list needs at least one --section TITLE=ID:TITLE,...")
+
+
+def parse_location(spec: str) -> tuple[float, float]:
+    """Read ``LAT,LON`` in decimal degrees; the library checks their range."""
+    latitude, _, longitude = spec.partition(",")
+    try:
+        return float(latitude), float(longitude)
+    except ValueError:
+        raise UsageError(
+            f"--location must look like LAT,LON in degrees (e.g. -23.5505,-46.6333), got {spec!r}"
+        ) from None
 
 
 def parse_field(spec: str) -> TemplateField:
@@ -113,13 +141,23 @@ def _check_readable(kind: str, path: str) -> None:
 async def _send(client: WeglyClient, kind: str, args: argparse.Namespace) -> SendResult:
     chats = client.chats
     if kind == "text":
-        return await chats.send_text(args.chat_id, args.text, reply_to=args.reply_to)
+        return await _send_text(client, args)
     if kind == "reaction":
         return await chats.send_reaction(args.chat_id, args.reaction, reference_wamid=args.to)
     if kind == "template":
         fields = [parse_field(spec) for spec in args.field]
         return await chats.send_template(
             args.chat_id, name=args.template, language=args.language, fields=fields
+        )
+    if kind == "location":
+        latitude, longitude = parse_location(args.location)
+        return await chats.send_location(
+            args.chat_id,
+            latitude=latitude,
+            longitude=longitude,
+            name=args.name,
+            address=args.address,
+            reply_to=args.reply_to,
         )
     senders = {
         "image": chats.send_image,
@@ -132,11 +170,43 @@ async def _send(client: WeglyClient, kind: str, args: argparse.Namespace) -> Sen
     )
 
 
+async def _send_text(client: WeglyClient, args: argparse.Namespace) -> SendResult:
+    """Send ``--text`` alone, with ``--buttons``, or as the body of a ``--list``."""
+    chats = client.chats
+    if args.buttons is not None:
+        buttons = parse_buttons(args.buttons)
+        return await chats.send_buttons(args.chat_id, args.text, buttons, reply_to=args.reply_to)
+    if args.list is not None:
+        sections = [parse_section(spec) for spec in args.section]
+        return await chats.send_list(
+            args.chat_id, args.text, button=args.list, sections=sections, reply_to=args.reply_to
+        )
+    return await chats.send_text(args.chat_id, args.text, reply_to=args.reply_to)
+
+
+def _check_body(kind: str, args: argparse.Namespace) -> None:
+    """Build the body of a location, buttons or list with the library's checks, sending nothing."""
+    if kind == "location":
+        latitude, longitude = parse_location(args.location)
+        with usage_errors("--location: "):
+            location_body(latitude, longitude, args.name, args.address, args.reply_to)
+    elif kind == "text" and args.buttons is not None:
+        buttons = parse_buttons(args.buttons)
+        with usage_errors("--buttons: "):
+            buttons_body(args.text, buttons, args.reply_to)
+    elif kind == "text" and args.list is not None:
+        sections = [parse_section(spec) for spec in args.section]
+        with usage_errors("--list: "):
+            list_body(args.text, args.list, sections, args.reply_to)
+
+
 def _check(kind: str, args: argparse.Namespace) -> None:
     """Refuse what cannot work before any request, and before the token is looked for."""
     with usage_errors():
         check_chat_id(args.chat_id, "CHAT_ID")
     _check_modifiers(kind, args)
+    _check_choices(args)
+    _check_body(kind, args)
     if kind == "reaction" and args.to is None:
         raise UsageError("--reaction needs --to WAMID (the message reacted to)")
     if kind == "template":

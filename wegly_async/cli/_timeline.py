@@ -7,28 +7,36 @@ import contextlib
 import os
 import sys
 from collections.abc import AsyncGenerator
-from datetime import UTC
-
-import orjson
+from datetime import UTC, datetime
 
 from .._constants import DEFAULT_PAGE_SIZE, DEFAULT_PREFETCH
 from .._errors import WeglyError
 from .._validation import check_chat_id, check_int
 from ..resources.chats.timeline import TimelinePager
+from ..types.chats import Message
 from ..types.timeline import TimelineEvent
 from ._connection import make_client
 from ._exits import EXIT_FAILED, EXIT_OK, describe_error, usage_errors
-from ._render import one_line, wamid_of
+from ._render import json_line, one_line, wamid_of
 
-__all__ = ["event_line", "run_timeline"]
+__all__ = ["event_line", "message_columns", "run_timeline", "utc_stamp"]
 
 
 def event_line(event: TimelineEvent) -> str:
     """Return one event as ``time direction type wamid text``, safe for a terminal."""
-    when = event.event_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if event.event_at else "-"
-    message = event.message
-    if message is None:
+    when = utc_stamp(event.event_at)
+    if event.message is None:
         return one_line(f"{when}  -    {event.event_type or 'event'}")
+    return f"{when}  {message_columns(event.message)}"
+
+
+def utc_stamp(moment: datetime | None) -> str:
+    """Return ``moment`` in UTC to the second (``2026-01-31T12:00:00Z``), or ``-``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else "-"
+
+
+def message_columns(message: Message) -> str:
+    """Return a message as ``direction type wamid text``, safe for a terminal."""
     direction = "-" if message.from_me is None else ("out" if message.from_me else "in")
     pieces = []
     if message.media is not None and message.media.file_name:
@@ -41,7 +49,7 @@ def event_line(event: TimelineEvent) -> str:
         pieces.append(message.body_text)
     kind = message.type or "-"
     wamid = wamid_of(message) or "-"
-    return one_line(f"{when}  {direction:<3}  {kind:<8}  {wamid}  {' '.join(pieces)}")
+    return one_line(f"{direction:<3}  {kind:<8}  {wamid}  {' '.join(pieces)}")
 
 
 async def _lines(pager: TimelinePager, as_json: bool) -> AsyncGenerator[str, None]:
@@ -49,7 +57,7 @@ async def _lines(pager: TimelinePager, as_json: bool) -> AsyncGenerator[str, Non
         async with contextlib.aclosing(pager.raw_pages()) as raw_pages:
             async for raw in raw_pages:
                 for record in raw.records:
-                    yield orjson.dumps(record).decode()
+                    yield json_line(record)
     else:
         async with contextlib.aclosing(pager.pages()) as pages:
             async for page in pages:
