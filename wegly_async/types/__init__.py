@@ -16,7 +16,31 @@ from .chats import (
     TemplateField,
     UnreadSummary,
 )
-from .shared import Agent, Role, User
+from .deals import (
+    Deal,
+    DealParticipant,
+    LeadSource,
+    LossReason,
+    MarketingCreative,
+    MarketingLeadSource,
+    Pipeline,
+    Stage,
+)
+from .leads import Follower
+from .proposals import Proposal, ProposalItem
+from .shared import (
+    Agent,
+    FollowerParam,
+    LeadSourceParam,
+    MarketingParam,
+    NoteParam,
+    OrganizationParam,
+    PersonContactParam,
+    PersonParam,
+    RecordRef,
+    Role,
+    User,
+)
 from .timeline import TimelineEvent, TimelinePage
 from .webhooks import RecordSummary, WebhookEvent
 
@@ -26,16 +50,35 @@ __all__ = [
     "Button",
     "Call",
     "Chat",
+    "Deal",
+    "DealParticipant",
+    "Follower",
+    "FollowerParam",
+    "LeadSource",
+    "LeadSourceParam",
     "ListRow",
     "ListSection",
+    "LossReason",
+    "MarketingCreative",
+    "MarketingLeadSource",
+    "MarketingParam",
     "Media",
     "Message",
+    "NoteParam",
+    "OrganizationParam",
+    "PersonContactParam",
+    "PersonParam",
     "PhoneNumber",
+    "Pipeline",
+    "Proposal",
+    "ProposalItem",
     "Reaction",
+    "RecordRef",
     "RecordSummary",
     "Role",
     "ScheduledMessage",
     "SendResult",
+    "Stage",
     "TemplateField",
     "TimelineEvent",
     "TimelinePage",
