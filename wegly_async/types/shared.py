@@ -4,8 +4,8 @@ The ``...Param`` classes are the nested inputs of lead and deal creation: plain 
 with the wire keys (the Stainless convention), checked at run time before any request.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: TypedDict finds ``Required`` keys only
+# in evaluated annotations (Python 3.11-3.13), and the run-time checks read those keys.
 from collections.abc import Iterable
 from typing import Required, TypedDict
 
