@@ -317,3 +317,12 @@ def test_create_proposal_checks_its_arguments(emu: WeglyEmulator) -> None:
     with pytest.raises(TypeError, match="discount_value"):
         emu.create_proposal(discount_value="1")  # type: ignore[arg-type]
     assert emu.create_proposal() != emu.create_proposal()
+
+
+async def test_the_readmes_proposal_example(emu: WeglyEmulator, client: wa.WeglyClient) -> None:
+    proposal_id = emu.create_proposal(
+        items=[wa.ProposalItem(id="i1", name="Licença", quantity=2, unit_price=Decimal("19.90"))]
+    )
+    proposal = await client.proposals.update(proposal_id, discount_type=1, discount_value=10)
+    assert proposal.subtotal == Decimal("39.80")
+    assert proposal.total == Decimal("35.82")
