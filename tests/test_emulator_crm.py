@@ -326,3 +326,20 @@ async def test_the_readmes_proposal_example(emu: WeglyEmulator, client: wa.Wegly
     proposal = await client.proposals.update(proposal_id, discount_type=1, discount_value=10)
     assert proposal.subtotal == Decimal("39.80")
     assert proposal.total == Decimal("35.82")
+
+
+async def test_every_route_arrives_as_sent(emu: WeglyEmulator, client: wa.WeglyClient) -> None:
+    lead = await client.leads.create("Lead", visibility=1, tags=["site"])
+    await client.leads.add_follower(lead.id, **follower(emu), notes="n")
+    deal = await client.deals.create("Deal", value=Decimal("0.10"), temperature=2)
+    await client.deals.get(deal.id)
+    proposal_id = emu.create_proposal()
+    await client.proposals.update(proposal_id, discount_value=Decimal("1.50"))
+    prefix = "/integrations/external"
+    assert [(r.method, r.path, r.json) for r in emu.requests] == [
+        ("POST", f"{prefix}/leads", {"title": "Lead", "visibility": 1, "tags": ["site"]}),
+        ("POST", f"{prefix}/leads/{lead.id}/followers", {**follower(emu), "notes": "n"}),
+        ("POST", f"{prefix}/deals", {"title": "Deal", "value": 0.1, "temperature": 2}),
+        ("GET", f"{prefix}/deals/{deal.id}", None),
+        ("PUT", f"{prefix}/proposals/{proposal_id}", {"discount_value": 1.5}),
+    ]
