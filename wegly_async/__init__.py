@@ -30,6 +30,7 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    ExportLockedError,
     InternalServerError,
     InvalidResponseError,
     NotFoundError,
@@ -46,6 +47,7 @@ from ._errors import (
 )
 from ._pagination import OffsetPage, OffsetPager, RawPage
 from ._pipeline import RawResponse, RequestOptions
+from ._rate import RateLimit, RateLimitState
 from ._transport import AsyncTransport, TransportError, TransportRequest, TransportResponse
 from ._uploads import FileInput
 from ._version import __version__
@@ -117,6 +119,7 @@ __all__ = [
     "Deal",
     "DealParticipant",
     "EventType",
+    "ExportLockedError",
     "FileInput",
     "Follower",
     "FollowerParam",
@@ -151,7 +154,9 @@ __all__ = [
     "Pipeline",
     "Proposal",
     "ProposalItem",
+    "RateLimit",
     "RateLimitError",
+    "RateLimitState",
     "RawPage",
     "RawResponse",
     "Reaction",
