@@ -171,7 +171,7 @@ async def test_chat_ids_match_case_insensitively(api: Api, chat: str) -> None:
 
 
 async def test_an_unknown_path_is_a_json_404(api: Api) -> None:
-    async with api.session.get(api.emu.base_url + PREFIX + "/leads", headers=api.auth) as resp:
+    async with api.session.get(api.emu.base_url + PREFIX + "/nowhere", headers=api.auth) as resp:
         assert resp.status == 404
         assert "message" in await resp.json()
 

@@ -53,3 +53,31 @@ def test_the_chat_route_models_and_enums_are_exported() -> None:
     assert chat_names <= set(wa.__all__)
     assert wa.Chat.__module__ == "wegly_async.types.chats"
     assert issubclass(wa.ChatStatus, wa.OpenStrEnum)
+
+
+def test_the_crm_models_and_inputs_are_exported() -> None:
+    crm_names = {
+        "Deal",
+        "DealParticipant",
+        "Follower",
+        "FollowerParam",
+        "LeadSource",
+        "LeadSourceParam",
+        "LossReason",
+        "MarketingCreative",
+        "MarketingLeadSource",
+        "MarketingParam",
+        "NoteParam",
+        "OrganizationParam",
+        "PersonContactParam",
+        "PersonParam",
+        "Pipeline",
+        "Proposal",
+        "ProposalItem",
+        "RecordRef",
+        "Stage",
+    }
+    assert crm_names <= set(wa.__all__)
+    assert wa.Deal.__module__ == "wegly_async.types.deals"
+    assert wa.ProposalItem.__module__ == "wegly_async.types.proposals"
+    assert wa.RecordRef.__module__ == "wegly_async.types.shared"

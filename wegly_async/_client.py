@@ -23,6 +23,9 @@ from ._retry import RetryPolicy
 from ._transport import AsyncTransport, TransportRequest, TransportResponse
 from ._validation import check_int
 from .resources.chats import ChatsResource
+from .resources.deals import DealsResource
+from .resources.leads import LeadsResource
+from .resources.proposals import ProposalsResource
 
 if TYPE_CHECKING:
     import aiohttp
@@ -48,6 +51,12 @@ class WeglyClient:
 
     chats: ChatsResource
     """Messages into chats and their timelines."""
+    leads: LeadsResource
+    """Leads from external integrations, and their followers."""
+    deals: DealsResource
+    """Deals: create one, read one."""
+    proposals: ProposalsResource
+    """Proposals and their items."""
 
     def __init__(
         self,
@@ -93,6 +102,9 @@ class WeglyClient:
         self._owns_transport = owns_transport
         self._closed = False
         self.chats = ChatsResource(self)
+        self.leads = LeadsResource(self)
+        self.deals = DealsResource(self)
+        self.proposals = ProposalsResource(self)
 
     def __repr__(self) -> str:
         return (

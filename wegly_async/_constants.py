@@ -80,6 +80,14 @@ MAX_SECTION_TITLE = 24
 MAX_ROW_TITLE = 24
 MAX_ROW_DESCRIPTION = 72
 
+# The CRM routes (API.md 4.9-4.13): a lead's or deal's title, a follower's notes, the
+# quality rating and the visibility (0 = the creator only, 1 = the whole team).
+MAX_RECORD_TITLE = 150
+MAX_FOLLOWER_NOTES = 1000
+MIN_QUALITY_RATING = 1
+MAX_QUALITY_RATING = 5
+VISIBILITY_VALUES = (0, 1)
+
 # ``export_timelines`` and ``wegly-async export``: the file formats, and the budget of
 # requests in flight over all the chats of one export (the pager's prefetch included).
 EXPORT_FORMATS = ("jsonl", "csv")

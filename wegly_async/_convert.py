@@ -3,14 +3,18 @@
 The rules, all here: unknown fields are ignored; absent or ``null`` optional fields
 become ``None`` and absent or ``null`` lists become ``[]``; timestamps become
 timezone-aware datetimes from any ISO-8601 form or from Unix epoch seconds; enum-like
-strings become open enums that keep values the docs do not list; a request body's
-``None`` values are not sent, nor the ``None`` fields of attrs objects at any depth.
+strings become open enums that keep values the docs do not list; money and quantities
+are ``Decimal``, read from the JSON number's own digits (``decode_json_exact``) and sent
+as those digits, never through a float; a request body's ``None`` values are not sent,
+nor the ``None`` fields of attrs objects at any depth.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, get_args, get_origin
 
 import attrs
@@ -25,8 +29,10 @@ __all__ = [
     "configure_converter",
     "converter",
     "decode_json",
+    "decode_json_exact",
     "encode_json",
     "form_text",
+    "format_utc",
     "make_converter",
     "parse_datetime",
 ]
@@ -176,6 +182,20 @@ def _optional_hook_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, t
     return structure
 
 
+def _structure_decimal(value: Any, _: type) -> Decimal:
+    # Exact decoding hands over Decimals; a server may also send an amount as a string
+    # (some ORMs serialize decimals so) or, decoded by orjson, as an int or a float.
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | float | str):
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    try:
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"expected a number, got {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return number
+
+
 def _structure_json_object(value: Any, _: type) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TypeError(f"expected a JSON object, got {type(value).__name__}")
@@ -212,6 +232,7 @@ def configure_converter(conv: cattrs.Converter, *, inline_models: bool = True) -
     # enum, even one defined after the converter, before the str hook above can.
     conv.register_structure_hook(OpenStrEnum, _structure_open_enum)
     conv.register_structure_hook(datetime, _structure_datetime)
+    conv.register_structure_hook(Decimal, _structure_decimal)
     conv.register_structure_hook_factory(
         attrs.has, _inlined_attrs_hook_factory if inline_models else _attrs_hook_factory
     )
@@ -236,14 +257,41 @@ def decode_json(content: bytes) -> Any:
     return orjson.loads(content)
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def decode_json_exact(content: bytes) -> Any:
+    """Return the JSON value of a body with every fractional number as an exact ``Decimal``.
+
+    orjson reads ``19.90`` as a float; answers that carry money are read by the standard
+    library instead, which hands each number's own digits to ``Decimal``.
+    """
+    return json.loads(content, parse_float=Decimal, parse_constant=_refuse_constant)
+
+
+def _encode_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise TypeError(f"a JSON number must be finite, got {value}")
+        # Its own digits, verbatim: Decimal("19.90") is sent as 19.90.
+        return orjson.Fragment(str(value).encode())
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+
+
 def encode_json(value: Any) -> bytes:
     """Return the JSON bytes for a request body, leaving out ``None`` keys and ``None`` fields."""
     # The body's own keys here; attrs objects, at any depth, lose theirs in the converter.
     if isinstance(value, Mapping):
         value = {key: item for key, item in value.items() if item is not None}
-    return orjson.dumps(converter.unstructure(value))
+    return orjson.dumps(converter.unstructure(value), default=_encode_default)
 
 
 def form_text(value: object) -> str:
     """Return a value as a multipart text part: strings as they are, others as JSON (``true``)."""
     return value if isinstance(value, str) else encode_json(value).decode()
+
+
+def format_utc(moment: datetime) -> str:
+    """Return an aware datetime as ISO-8601 in UTC, ``Z`` suffixed: how every time is sent."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

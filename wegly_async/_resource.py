@@ -143,11 +143,14 @@ class APIResource:
         return self._request("DELETE", path, parser, options, idempotent=idempotent)
 
 
-def model_parser(cls: type[T]) -> Parser[T]:
-    """Return the parser that decodes a success answer's body into ``cls``."""
+def model_parser(cls: type[T], *, exact_numbers: bool = False) -> Parser[T]:
+    """Return the parser that decodes a success answer's body into ``cls``.
+
+    ``exact_numbers`` reads fractional numbers digit for digit, for models with ``Decimal``s.
+    """
 
     def parse(raw: RawResponse[Any]) -> T:
-        return parse_response(raw, cls)
+        return parse_response(raw, cls, exact_numbers=exact_numbers)
 
     return parse
 

@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
-import orjson
 
 from ._codegen import is_optional
-from ._convert import converter, decode_json
+from ._convert import converter, decode_json, decode_json_exact
 from ._errors import DecodeError, InvalidResponseError, redact, redact_bytes
 
 if TYPE_CHECKING:
@@ -47,21 +46,29 @@ _STRUCTURE_ERRORS = (
 _LOCATE_DEPTH = 64
 
 
-def decode_object(content: bytes) -> dict[str, Any]:
-    """Return the JSON object ``content`` holds, or raise DecodeError."""
+def decode_object(content: bytes, *, exact_numbers: bool = False) -> dict[str, Any]:
+    """Return the JSON object ``content`` holds, or raise DecodeError.
+
+    With ``exact_numbers`` fractional numbers become ``Decimal`` (answers carrying money).
+    """
     try:
-        data = decode_json(content)
-    except orjson.JSONDecodeError as exc:
+        data = decode_json_exact(content) if exact_numbers else decode_json(content)
+    except ValueError as exc:
+        # orjson's JSONDecodeError, and the standard library's errors (not JSON, not
+        # UTF-8, NaN) that exact decoding meets.
         raise DecodeError(f"the body is not JSON ({exc})") from exc
+    except RecursionError:
+        # Only the standard library recurses; its traceback would be a thousand frames.
+        raise DecodeError("the body is not JSON (nested too deeply)") from None
     if not isinstance(data, dict):
         raise DecodeError(f"expected a JSON object, got {type(data).__name__}")
     return data
 
 
-def decode_model(data: bytes | dict[str, Any], cls: type[T]) -> T:
+def decode_model(data: bytes | dict[str, Any], cls: type[T], *, exact_numbers: bool = False) -> T:
     """Return a JSON object, or the bytes of one, decoded into ``cls``, or raise DecodeError."""
     if isinstance(data, bytes):
-        data = decode_object(data)
+        data = decode_object(data, exact_numbers=exact_numbers)
     try:
         return converter.structure(data, cls)
     except _STRUCTURE_ERRORS as exc:
@@ -197,10 +204,10 @@ class ResponseContext:
         return exc.__cause__
 
 
-def parse_response(raw: RawResponse[Any], cls: type[T]) -> T:
+def parse_response(raw: RawResponse[Any], cls: type[T], *, exact_numbers: bool = False) -> T:
     """Return a success answer's body decoded into ``cls``, or raise InvalidResponseError."""
     try:
-        return decode_model(raw.content, cls)
+        return decode_model(raw.content, cls, exact_numbers=exact_numbers)
     except DecodeError as exc:
         failure = exc
     # Each raise is outside its except block: __context__ would hold the DecodeError and,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
 from ._enums import Order
 
@@ -19,6 +20,7 @@ __all__ = [
     "check_bool",
     "check_chat_id",
     "check_coordinate",
+    "check_decimal",
     "check_header_text",
     "check_int",
     "check_label",
@@ -98,6 +100,20 @@ def check_coordinate(value: object, name: str, limit: float) -> float:
     if not math.isfinite(value) or not -limit <= value <= limit:
         raise ValueError(f"{name} must be from {-limit:g} to {limit:g}, got {value!r}")
     return float(value)
+
+
+def check_decimal(value: object, name: str) -> Decimal:
+    """Return ``value`` as an exact ``Decimal``: a Decimal, an int, or a float by its shortest repr.
+
+    A float goes through ``repr`` (``19.9`` stays ``19.9``, never ``19.8999999999999985...``);
+    NaN and the infinities are refused, and so is a bool, which is no amount.
+    """
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | float):
+        raise TypeError(f"{name} must be a Decimal, an int or a float, got {type(value).__name__}")
+    number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if not number.is_finite():
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return number
 
 
 def check_aware_datetime(value: object, name: str) -> datetime:

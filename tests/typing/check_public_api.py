@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 
 import aiohttp
@@ -119,3 +120,38 @@ async def errors(client: wa.WeglyClient) -> None:
         pass
     finally:
         await client.close()
+
+
+async def crm(client: wa.WeglyClient) -> None:
+    user, role = "fcb47a3c-a2d9-45c8-b1a1-1da8f9627f9f", "6bb94eb7-50df-4f88-9862-7ef8f4b9607c"
+    person: wa.PersonParam = {"name": "Ana", "contacts": [{"type": 0, "value": "+5511999990000"}]}
+    follower: wa.FollowerParam = {"user_id": user, "role_id": role}
+    lead: wa.RecordRef = await client.leads.create(
+        "Formulário do site: Ana",
+        phone="+5511999990000",
+        tags=["site"],
+        person=person,
+        marketing={"url_conversion": "https://example.com/ok?utm_source=ads"},
+        followers=[follower],
+        note={"content": "Veio do site", "is_pinned": True},
+        timeout=5,
+    )
+    followers: list[wa.Follower] = await client.leads.add_follower(
+        lead.id, user_id=user, role_id=role, notes="Ligar amanhã"
+    )
+    role_name: str | None = followers[0].role.name if followers[0].role else None
+    print(role_name)
+    created = await client.deals.create("Deal", value=Decimal("19.90"), quality_rating=4)
+    deal: wa.Deal = await client.deals.get(created.id)
+    value: Decimal | None = deal.value
+    stages: list[wa.Stage] = deal.pipeline_stages
+    print(value, stages)
+    item = wa.ProposalItem(name="Licença", quantity=3, unit_price=19.9)
+    quantity: Decimal | None = item.quantity
+    print(quantity)
+    proposal: wa.Proposal = await client.proposals.update(
+        "33333333-3333-4333-8333-333333333333", discount_value=Decimal("5"), items=[item]
+    )
+    total: Decimal | None = proposal.total
+    raw = await client.proposals.with_raw_response.update(proposal.id or "", title="t")
+    print(total, raw.parse().subtotal)

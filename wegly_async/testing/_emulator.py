@@ -16,12 +16,18 @@ from aiohttp import web
 from .._constants import EMULATOR_HOST, EMULATOR_LATENCY
 from .._validation import check_bool, check_int, check_seconds, check_str
 from ._app import Fault, RecordedRequest, ServerState, build_app
+from ._crm_state import seed_proposal
 from ._rate_limit import TokenBucket
 from ._routes_chats import add_chat_routes
+from ._routes_crm import add_crm_routes
 from ._store import Store
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from decimal import Decimal
+
     from wegly_async._client import WeglyClient
+    from wegly_async.types.proposals import ProposalItem
     from wegly_async.types.shared import Role, User
 
 # Closing must be quick even with a request stuck in an injected delay: in-flight
@@ -57,6 +63,7 @@ class WeglyEmulator:
         self._wanted_port = check_int(port, "port", minimum=0, maximum=65_535)
         self._app = build_app(self._state)
         add_chat_routes(self._app, self._state)
+        add_crm_routes(self._app, self._state)
         self._runner: web.AppRunner | None = None
         self._sock: socket.socket | None = None
         self._closed = False
@@ -199,6 +206,32 @@ class WeglyEmulator:
             language=check_str(language, "language"),
             scheduled_at=scheduled_at,
             cancel_on_inbound=check_bool(cancel_on_inbound, "cancel_on_inbound"),
+        )
+
+    def create_proposal(
+        self,
+        *,
+        title: str | None = None,
+        lead_id: str | None = None,
+        deal_id: str | None = None,
+        status: int | None = None,
+        discount_type: int | None = None,
+        discount_value: Decimal | int | float | None = None,
+        items: Iterable[ProposalItem] | None = None,
+    ) -> str:
+        """Seed a proposal (on a lead or deal created through the API) and return its UUID.
+
+        Its items keep the ids they are given, so ``proposals.update`` can change them.
+        """
+        return seed_proposal(
+            self._state.store.crm,
+            title=title,
+            lead_id=lead_id,
+            deal_id=deal_id,
+            status=status,
+            discount_type=discount_type,
+            discount_value=discount_value,
+            items=items,
         )
 
     @property

@@ -16,6 +16,7 @@ import attrs
 import orjson
 
 from ._chat_state import ChatRecord, People, new_record, scheduled_message, tomorrow_stamp
+from ._crm_state import Crm
 from ._history import JSON, format_timestamp, generate_history, new_uuid, new_wamid
 
 MEDIA_TYPES: Final = frozenset({"image", "video", "audio", "document"})
@@ -163,6 +164,8 @@ class Store:
         self.records: dict[str, ChatRecord] = {}
         self.people = People(self._rng)
         self.scheduled: dict[str, JSON] = {}
+        # Leads, deals and proposals (``_routes_crm.py``).
+        self.crm = Crm(self._rng, self.people)
 
     def record(self, chat: Chat) -> ChatRecord:
         """Return the chat's own fields, made up on first use for a chat seeded without them."""

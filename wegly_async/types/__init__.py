@@ -16,8 +16,32 @@ from .chats import (
     TemplateField,
     UnreadSummary,
 )
+from .deals import (
+    Deal,
+    DealParticipant,
+    LeadSource,
+    LossReason,
+    MarketingCreative,
+    MarketingLeadSource,
+    Pipeline,
+    Stage,
+)
+from .leads import Follower
 from .pages import OffsetPage, RawPage, TimelineCursor
-from .shared import Agent, Role, User
+from .proposals import Proposal, ProposalItem
+from .shared import (
+    Agent,
+    FollowerParam,
+    LeadSourceParam,
+    MarketingParam,
+    NoteParam,
+    OrganizationParam,
+    PersonContactParam,
+    PersonParam,
+    RecordRef,
+    Role,
+    User,
+)
 from .timeline import TimelineEvent, TimelinePage
 from .webhooks import RecordSummary, WebhookEvent
 
@@ -27,18 +51,37 @@ __all__ = [
     "Button",
     "Call",
     "Chat",
+    "Deal",
+    "DealParticipant",
+    "Follower",
+    "FollowerParam",
+    "LeadSource",
+    "LeadSourceParam",
     "ListRow",
     "ListSection",
+    "LossReason",
+    "MarketingCreative",
+    "MarketingLeadSource",
+    "MarketingParam",
     "Media",
     "Message",
+    "NoteParam",
     "OffsetPage",
+    "OrganizationParam",
+    "PersonContactParam",
+    "PersonParam",
     "PhoneNumber",
+    "Pipeline",
+    "Proposal",
+    "ProposalItem",
     "RawPage",
     "Reaction",
+    "RecordRef",
     "RecordSummary",
     "Role",
     "ScheduledMessage",
     "SendResult",
+    "Stage",
     "TemplateField",
     "TimelineCursor",
     "TimelineEvent",

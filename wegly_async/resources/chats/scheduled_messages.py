@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Unpack
 
-from ..._convert import form_text
+from ..._convert import form_text, format_utc
 from ..._enums import MessageType
 from ..._pipeline import RequestOptions
 from ..._resource import APIResource, model_parser
@@ -133,8 +133,3 @@ def scheduled_update(
         return body, None
     fields = {name: form_text(value) for name, value in body.items()}
     return None, Multipart(fields=fields, upload=uploads[0], more_uploads=tuple(uploads[1:]))
-
-
-def format_utc(moment: datetime) -> str:
-    """Return an aware datetime as ISO-8601 in UTC, ``Z`` suffixed."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
