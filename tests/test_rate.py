@@ -224,7 +224,7 @@ async def test_a_young_client_measures_over_the_time_it_has_run() -> None:
 
 async def test_without_a_limit_a_quiet_client_is_only_paused() -> None:
     rate, _ = controller()
-    for _ in range(5):
+    for _ in range(4):
         rate.observe(200, {}, None)
     rate.observe(429, {}, 1.0)
     assert rate.state().per_second is None

@@ -21,14 +21,15 @@ MAX_RETRY_DELAY = 8.0
 # Pacing (_rate.py). A 429 without Retry-After pauses the client this long.
 PACE_DEFAULT_PAUSE = 1.0
 # On a 429 the pace drops to this fraction (and to at most what the server accepted in the
-# last PACE_ACCEPT_WINDOW seconds, when at least PACE_MIN_SAMPLES answers say so); each
+# last PACE_ACCEPT_WINDOW seconds, when at least PACE_MIN_SAMPLES answers say so: fewer
+# tell too little, and a quieter client is only paused); each
 # success adds PACE_INCREASE requests/s, so at r requests/s it climbs by r * PACE_INCREASE
 # per second (2%/s): slow enough that a bucket one second deep drains for many seconds
 # before the next 429.
 PACE_DECREASE = 0.9
 PACE_INCREASE = 0.02
 PACE_ACCEPT_WINDOW = 2.0
-PACE_MIN_SAMPLES = 20
+PACE_MIN_SAMPLES = 5
 PACE_MIN_PER_SECOND = 0.5
 
 # The largest success body read (after decompression): a page of 100 events is ~100 KiB,
