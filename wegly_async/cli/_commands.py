@@ -14,7 +14,7 @@ from ._connection import make_client
 from ._exits import EXIT_FAILED, EXIT_OK, UsageError, describe_error, usage_errors
 from ._progress import progress_reporter
 
-__all__ = ["run_emulator", "run_export"]
+__all__ = ["run_emulator", "run_export", "stop_on_signals"]
 
 
 async def run_export(args: argparse.Namespace) -> int:
@@ -63,7 +63,7 @@ async def run_emulator(args: argparse.Namespace) -> int:
         check_int(args.chats, "--chats", minimum=0)
         check_int(args.events, "--events", minimum=0)
     # Handlers first: a Ctrl-C right after the banner must still stop the server cleanly.
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     try:
         await emulator.start()
     except OSError as exc:
@@ -84,7 +84,7 @@ async def run_emulator(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _stop_on_signals() -> asyncio.Event:
+def stop_on_signals() -> asyncio.Event:
     """Return an event that SIGINT or SIGTERM sets."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -27,6 +27,7 @@ from .._enums import Order
 from .._version import __version__
 from ._exits import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 from ._parser import SuggestingParser
+from ._webhook import add_webhook_parser
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -237,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_send_parser(commands)
     _add_timeline_parser(commands)
+    add_webhook_parser(commands)
     return parser
 
 
@@ -249,6 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ._demo import run_demo
     from ._send import run_send
     from ._timeline import run_timeline
+    from ._webhook import run_webhook
 
     runner = {
         "demo": run_demo,
@@ -256,6 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": run_export,
         "send": run_send,
         "timeline": run_timeline,
+        "webhook": run_webhook,
     }[args.command]
     try:
         return asyncio.run(runner(args))

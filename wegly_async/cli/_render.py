@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import orjson
+
 from ..types.chats import Message
 
-__all__ = ["one_line", "wamid_of"]
+__all__ = ["json_line", "one_line", "wamid_of"]
 
 # C0 and C1 controls, DEL, line and paragraph separators, and the bidi embeddings,
 # overrides and isolates that could make a line read as something else.
@@ -18,6 +20,12 @@ _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 def one_line(text: str) -> str:
     """Return ``text`` with every character that could break or forge a line escaped."""
     return _UNSAFE_RE.sub(lambda m: _NAMED.get(m.group(), ascii(m.group())[1:-1]), text)
+
+
+def json_line(value: Any) -> str:
+    """Return ``value`` as one line of JSON with those same characters as ``\\uXXXX`` escapes."""
+    text = orjson.dumps(value).decode()
+    return _UNSAFE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def wamid_of(message: Message) -> str | None:
