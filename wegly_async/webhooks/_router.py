@@ -27,7 +27,7 @@ from ._answers import WebhookAnswer, answer
 from ._dedupe import DedupeStore, MemoryDedupeStore
 from ._events import EVENT_HEADER, SIGNATURE_HEADER, decode_event, header
 from ._patterns import check_pattern, matches
-from ._signature import Secrets, check_secrets, verify_signature
+from ._signature import Secrets, check_secrets, keyed, verify_with_macs
 
 __all__ = ["Handler", "WebhookRouter"]
 
@@ -57,7 +57,7 @@ class WebhookRouter:
         store: DedupeStore | None = None,
         queue_size: int = DEFAULT_QUEUE_SIZE,
     ) -> None:
-        self._secrets = check_secrets(secret)
+        self._macs = keyed(check_secrets(secret))
         self.max_body_bytes = check_int(max_body_bytes, "max_body_bytes", minimum=1)
         if ack not in ("after", "before"):
             raise ValueError(f"ack must be 'after' or 'before', got {ack!r}")
@@ -120,7 +120,7 @@ class WebhookRouter:
         if len(body) > self.max_body_bytes:
             return answer(413, f"the body is larger than {self.max_body_bytes} bytes")
         try:
-            verify_signature(body, header(headers, SIGNATURE_HEADER), self._secrets)
+            verify_with_macs(body, header(headers, SIGNATURE_HEADER), self._macs)
         except WebhookSignatureError as exc:
             logger.warning("webhook refused: %s", exc)
             return answer(401, str(exc))
