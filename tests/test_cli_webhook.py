@@ -137,6 +137,8 @@ def test_verify_usage_errors(tmp_path: Path) -> None:
     assert "Traceback" not in missing.stderr.decode()
     no_signature = verify(stdin=BODY)
     assert no_signature.returncode == 2
+    empty = verify("--secret", "", "--signature", sign(BODY), stdin=BODY)
+    assert empty.returncode == 2  # not silently the environment's secret
 
 
 def test_reserializations_cover_the_common_encodings() -> None:

@@ -305,6 +305,7 @@ async def test_a_removed_webhook_gets_nothing_more(emu: WeglyEmulator) -> None:
         ({"secret": ""}, ValueError, "empty"),
         ({"secret": 7}, TypeError, "secret"),
         ({"events": "chat.*"}, TypeError, "list"),
+        ({"events": b"chat.*"}, TypeError, "list"),
         ({"events": []}, ValueError, "at least one"),
         ({"events": ["ch*t"]}, ValueError, "only end"),
         ({"attempts": 0}, ValueError, "attempts"),

@@ -66,7 +66,9 @@ def add_webhook_parser(commands: Any) -> None:
 
 
 def _secret(args: argparse.Namespace) -> str:
-    secret: str | None = args.secret or os.environ.get(ENV_WEBHOOK_SECRET)
+    secret: str | None = args.secret
+    if secret is None:
+        secret = os.environ.get(ENV_WEBHOOK_SECRET)
     if not secret:
         raise UsageError(f"no webhook secret: set {ENV_WEBHOOK_SECRET} (or pass --secret)")
     return secret

@@ -244,7 +244,7 @@ def _check_secret(secret: object) -> bytes:
 def _check_events(events: object) -> tuple[str, ...] | None:
     if events is None:
         return None
-    if isinstance(events, str) or not isinstance(events, Sequence):
+    if isinstance(events, str | bytes) or not isinstance(events, Sequence):
         raise TypeError(
             "events must be a list of event keys or patterns such as ['lead.*'], or None"
         )
