@@ -14,6 +14,7 @@ from . import (
     bench_decode,
     bench_export,
     bench_import,
+    bench_pacing,
     bench_paging,
     bench_requests,
     bench_sends,
@@ -28,11 +29,12 @@ SYNC_SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
 ASYNC_SECTIONS: dict[str, Callable[[bool], Coroutine[Any, Any, list[Row]]]] = {
     "paging": bench_paging.run,
     "requests": bench_requests.run,
+    "pacing": bench_pacing.run,
     "sends": bench_sends.run,
     "export": bench_export.run,
     "webhooks": bench_webhooks.run,
 }
-SECTIONS = ["decode", "paging", "requests", "sends", "webhooks", "export", "import"]
+SECTIONS = ["decode", "paging", "requests", "pacing", "sends", "webhooks", "export", "import"]
 
 NOTES = """\
 How to read it:

@@ -15,8 +15,27 @@ def csv_cell(value: Any) -> str:
     return str(value)
 
 
-def expected_csv_row(event: dict[str, Any]) -> list[str]:
-    """The flat row of one event, mapped independently of the exporter."""
+# What a spreadsheet takes for the start of a formula (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def expected_csv_row(event: dict[str, Any], *, neutralize: bool = False) -> list[str]:
+    """The flat row of one event, mapped independently of the exporter.
+
+    With ``neutralize``, a cell whose value is text starting with a formula character gets a
+    leading ``'``; numbers, booleans and empty cells never do.
+    """
+    values = csv_values(event)
+    return [
+        "'" + value
+        if neutralize and isinstance(value, str) and value.startswith(FORMULA_STARTS)
+        else csv_cell(value)
+        for value in values.values()
+    ]
+
+
+def csv_values(event: dict[str, Any]) -> dict[str, Any]:
+    """The JSON value behind each CSV column of one event."""
     message = event.get("message") or {}
     media = message.get("media") or {}
     call = message.get("call") or {}
@@ -41,4 +60,4 @@ def expected_csv_row(event: dict[str, Any]) -> list[str]:
         "reaction_count": len(message.get("reactions") or []),
     }
     assert tuple(values) == CSV_COLUMNS
-    return [csv_cell(value) for value in values.values()]
+    return values

@@ -12,8 +12,6 @@ import gc
 import io
 import json
 import math
-import os
-import time
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -26,10 +24,11 @@ import pytest
 from export_oracles import expected_csv_row
 
 import wegly_async as wa
-from wegly_async._constants import EXPORT_FORMATS
+from wegly_async._constants import CSV_FORMULA_MODES, EXPORT_FORMATS
 from wegly_async.export import (
     CSV_COLUMNS,
     ChatExport,
+    CsvFormulas,
     ExportFormat,
     ExportResult,
     export_timelines,
@@ -546,60 +545,49 @@ async def test_an_export_cancelled_midway_resumes_to_an_exact_file(
     assert result.chats[0].events == len(expected)
 
 
-def _drain_fifo(fifo: Path, within: float = 10.0) -> None:
-    """Read a FIFO until its writer closes it (bounded)."""
-    loop_deadline = time.monotonic() + within
-    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        seen_data = False
-        while time.monotonic() < loop_deadline:
-            try:
-                chunk = os.read(fd, 65536)
-            except BlockingIOError:
-                chunk = None
-            if chunk:
-                seen_data = True
-            elif chunk == b"" and seen_data:
-                return
-            time.sleep(0.001)
-        raise AssertionError("the checkpoint writer never finished")
-    finally:
-        os.close(fd)
+class CancelAfterPages:
+    """Cancel the export's task from its own progress callback once ``pages`` pages landed."""
+
+    def __init__(self, pages: int) -> None:
+        self.pages = pages
+        self.task: asyncio.Task[Any] | None = None
+
+    def chat_started(self, chat_id: str, *, events: int, total: int) -> None:
+        pass
+
+    def chat_advanced(self, chat_id: str, *, written: int, events: int, total: int) -> None:
+        self.pages -= 1
+        if self.pages == 0:
+            assert self.task is not None
+            self.task.cancel()
+
+    def chat_finished(self, result: ChatExport) -> None:
+        raise AssertionError(f"chat {result.chat_id} finished before the cancellation")
 
 
-async def test_cancelling_while_a_chat_file_opens_leaks_no_file_handle(
-    emu: WeglyEmulator, client: wa.WeglyClient, tmp_path: Path
+@pytest.mark.parametrize("pages", [1, 4])
+async def test_a_cancelled_export_leaks_no_file_handle_and_frees_its_lock(
+    emu: WeglyEmulator, client: wa.WeglyClient, tmp_path: Path, pages: int
 ) -> None:
-    """White-box: block the first checkpoint write (a FIFO at ``.checkpoints/<id>.tmp``).
-
-    The data file is then open in the worker thread that runs the file work; the export
-    is cancelled right there, and the thread is let go afterwards. The handle it opened
-    must still be closed, not left to the garbage collector.
-    """
-    chat_id = emu.create_chat(events=30, seed=96)
-    data = tmp_path / f"{chat_id}.jsonl"
-    tmp = tmp_path / ".checkpoints" / f"{chat_id}.tmp"
-    tmp.parent.mkdir()
-    os.mkfifo(tmp)
+    chat_id = emu.create_chat(events=300, seed=96)
+    canceller = CancelAfterPages(pages)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResourceWarning)
-        task = asyncio.create_task(export_timelines(client, [chat_id], tmp_path))
-        await wait_until(data.exists)
-        task.cancel()
-        # Let the checkpoint writer go while the cancellation is being handled (an export
-        # that waits for its thread before it stops must not deadlock here).
-        drain = asyncio.create_task(asyncio.to_thread(_drain_fifo, tmp))
+        task = asyncio.create_task(
+            export_timelines(client, [chat_id], tmp_path, take=25, progress=canceller)
+        )
+        canceller.task = task
         with pytest.raises(asyncio.CancelledError):
             async with asyncio.timeout(TIMEOUT):
                 await task
-        async with asyncio.timeout(TIMEOUT):
-            await drain
-        await wait_until(lambda: not tmp.exists())
-        await asyncio.sleep(0.05)
         gc.collect()
     leaks = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
     assert not leaks, leaks
-    (tmp_path / ".checkpoints" / f"{chat_id}.json").unlink()
+    # The lock went with the handles: the same chat can be taken and finished at once.
+    result = await export(client, [chat_id], tmp_path, take=25)
+    assert result.ok, result.chats[0].error
+    assert 0 < result.written < 300
+    assert_jsonl_exact(tmp_path / f"{chat_id}.jsonl", emu.events(chat_id))
 
 
 class Crash(Exception):
@@ -766,18 +754,26 @@ async def test_a_half_line_after_a_complete_export_is_cut_off(
 
 
 @pytest.mark.parametrize("damage", ["deleted", "shortened"])
-async def test_a_data_file_shorter_than_its_checkpoint_is_exported_again(
+async def test_a_data_file_shorter_than_its_checkpoint_is_refused_with_how_to_recover(
     emu: WeglyEmulator, client: wa.WeglyClient, tmp_path: Path, damage: str
 ) -> None:
     chat_id = emu.create_chat(events=140, seed=95)
     assert (await export(client, [chat_id], tmp_path, take=50)).ok
     path = tmp_path / f"{chat_id}.jsonl"
+    checkpoint = tmp_path / ".checkpoints" / f"{chat_id}.json"
     if damage == "deleted":
         path.unlink()
     else:
         path.write_bytes(path.read_bytes()[:1000])
-    result = await export(client, [chat_id], tmp_path, take=50)
-    assert result.ok
+    emu.requests.clear()
+    with pytest.raises(ValueError, match=f"delete it and {path}") as caught:
+        await export(client, [chat_id], tmp_path, take=50)
+    assert str(checkpoint) in str(caught.value)
+    assert emu.requests == []
+    # Doing what the message says gives the whole chat again.
+    checkpoint.unlink()
+    path.unlink(missing_ok=True)
+    assert (await export(client, [chat_id], tmp_path, take=50)).ok
     assert_jsonl_exact(path, emu.events(chat_id))
 
 
@@ -882,8 +878,13 @@ async def test_a_checkpoint_from_another_format_or_order_is_refused_before_any_r
     before = (tmp_path / f"{chats[stale_chat]}.jsonl").read_bytes()
     emu.requests.clear()
 
-    with pytest.raises(ValueError, match=chats[stale_chat]):
+    with pytest.raises(ValueError, match=chats[stale_chat]) as caught:
         await export(client, chats, tmp_path, take=50, **kwargs)
+    # It names the file that export wrote, the one to delete, not the one asked for now.
+    assert str(caught.value).endswith(
+        f"delete {tmp_path / '.checkpoints' / f'{chats[stale_chat]}.json'} and "
+        f"{tmp_path / f'{chats[stale_chat]}.jsonl'} to start again"
+    )
     assert gets(emu) == []
     assert (tmp_path / f"{chats[stale_chat]}.jsonl").read_bytes() == before
     assert not (tmp_path / f"{chats[stale_chat]}.csv").exists()
@@ -933,6 +934,10 @@ async def test_bad_arguments_are_refused_before_any_request(
 
 def test_the_formats_the_cli_offers_are_the_export_format_type() -> None:
     assert get_args(ExportFormat) == EXPORT_FORMATS
+
+
+def test_the_csv_formula_modes_the_cli_offers_are_the_csv_formulas_type() -> None:
+    assert get_args(CsvFormulas) == CSV_FORMULA_MODES
 
 
 # --- progress and concurrency ------------------------------------------------------------

@@ -272,55 +272,54 @@ async def test_kill_9_then_rerun_gives_exact_files(
         assert any(int(r.query["skip"]) > 0 for r in gets(emu)[: len(chats)])
 
 
+def committed_events(out: Path, chat_id: str, fmt: str) -> int:
+    """How many events the chat's checkpoint covers, counted in the data file itself."""
+    checkpoint = json.loads((out / ".checkpoints" / f"{chat_id}.json").read_bytes())
+    data = (out / f"{chat_id}.{fmt}").read_bytes()[: checkpoint["size"]]
+    if fmt == "jsonl":
+        return data.count(b"\n")
+    return len(list(csv.reader(io.StringIO(data.decode(), newline="")))) - 1
+
+
+def page_lines(fmt: str, events: list[dict[str, Any]]) -> bytes:
+    if fmt == "jsonl":
+        return b"".join(json.dumps(event).encode() + b"\n" for event in events)
+    return csv_text(events).encode().split(b"\n", 1)[1]
+
+
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 async def test_kill_9_between_a_page_and_its_checkpoint(
     emu: WeglyEmulator, tmp_path: Path, fmt: str
 ) -> None:
-    """Freeze the export right after a page's data reached the file, before its checkpoint.
+    """Kill -9 mid-export, then leave what a kill between a page and its checkpoint leaves.
 
-    White-box: the checkpoint is replaced by write-then-rename through
-    ``.checkpoints/<chat_id>.tmp`` (module docstring of ``wegly_async.export``). A FIFO
-    in that place makes the writer block in ``open()``, i.e. exactly between the two
-    steps of a commit; the process is killed there, leaving a page with no checkpoint.
+    That is the next page's lines, whole, in the data file with no checkpoint for them,
+    and a half-written temporary checkpoint beside the real one. The next page is the
+    chat's real next events, so a rerun that did not cut them off would duplicate them.
     """
     chat_id = emu.create_chat(events=900, seed=205)
     other = emu.create_chat(events=300, seed=206)
     expected = {chat_id: emu.events(chat_id), other: emu.events(other)}
     out = tmp_path / "out"
     data = out / f"{chat_id}.{fmt}"
-    tmp = out / ".checkpoints" / f"{chat_id}.tmp"
     args = export_args([chat_id, other], out, "--take", str(TAKE), "--format", fmt)
     env = cli_env(emu)
     third = expected_size(fmt, expected[chat_id]) // 3
 
     proc = await spawn(args, env, tmp_path)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 20
-    while True:  # plant the FIFO once a third of the chat is committed
-        assert proc.returncode is None and loop.time() < deadline, "export ended too early"
-        if data.exists() and data.stat().st_size >= third:
-            with contextlib.suppress(FileExistsError):  # a real tmp file is there just now
-                os.mkfifo(tmp)
-                break
-        await asyncio.sleep(0.001)
-    # The writer appends at most one more page, then blocks on its checkpoint: wait until
-    # the file stops growing (pages otherwise come every ~20 ms), then kill it there.
-    size, stable_since = data.stat().st_size, loop.time()
-    while loop.time() - stable_since < 0.2:
-        assert proc.returncode is None and loop.time() < deadline, "export ended too early"
-        await asyncio.sleep(0.005)
-        if data.stat().st_size != size:
-            size, stable_since = data.stat().st_size, loop.time()
-    await kill_when(proc, lambda: True)
-    assert third <= data.stat().st_size < expected_size(fmt, expected[chat_id])
-    # A process killed while writing its checkpoint leaves a half-written tmp file.
-    tmp.unlink()
-    tmp.write_bytes(b'{"version": 1, "chat_')
+    await kill_when(proc, lambda: data.exists() and data.stat().st_size >= third)
+    done = committed_events(out, chat_id, fmt)
+    assert 0 < done < len(expected[chat_id]) - TAKE
+    append_to = data.open("ab")
+    with append_to:
+        append_to.write(page_lines(fmt, expected[chat_id][done : done + TAKE]))
+    (out / ".checkpoints" / f"{chat_id}.json.tmp").write_bytes(b'{"version": 3, "chat_')
 
     final = await run_cli(args, env, tmp_path)
     assert final.returncode == 0, final
     for chat in (chat_id, other):
         assert_exact(out, chat, fmt, expected[chat])
+    assert not (out / ".checkpoints" / f"{chat_id}.json.tmp").exists()
 
 
 # --- exit status and messages ------------------------------------------------------------

@@ -30,6 +30,7 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    ExportLockedError,
     InternalServerError,
     InvalidResponseError,
     NotFoundError,
@@ -46,6 +47,7 @@ from ._errors import (
 )
 from ._pagination import OffsetPage, OffsetPager, RawPage
 from ._pipeline import RawResponse, RequestOptions
+from ._rate import RateLimit, RateLimitState
 from ._transport import AsyncTransport, TransportError, TransportRequest, TransportResponse
 from ._uploads import FileInput
 from ._version import __version__
@@ -96,6 +98,7 @@ __all__ = [
     "ChatType",
     "ConflictError",
     "EventType",
+    "ExportLockedError",
     "FileInput",
     "InternalServerError",
     "InvalidResponseError",
@@ -115,7 +118,9 @@ __all__ = [
     "Order",
     "PermissionDeniedError",
     "PhoneNumber",
+    "RateLimit",
     "RateLimitError",
+    "RateLimitState",
     "RawPage",
     "RawResponse",
     "Reaction",

@@ -18,6 +18,7 @@ from ._constants import (
     MIN_MAX_RESPONSE_BYTES,
 )
 from ._pipeline import APIRequest, Pipeline, RawResponse, RequestOptions, check_options
+from ._rate import RateController, RateLimit, RateLimitState
 from ._retry import RetryPolicy
 from ._transport import AsyncTransport, TransportRequest, TransportResponse
 from ._validation import check_int
@@ -37,6 +38,8 @@ class WeglyClient:
     client creates its own aiohttp session on first use and closes it in ``close()``; a
     session you pass stays yours and is never closed by the client. A success answer larger
     than ``max_response_bytes`` (after decompression) raises ``InvalidResponseError``.
+    Every request is paced by one controller: a 429 pauses them all and lowers the pace,
+    successes raise it again, up to ``rate_limit`` when one is given.
 
     Raises:
         ValueError: no token was found, or the base URL or origin is not acceptable.
@@ -56,6 +59,7 @@ class WeglyClient:
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        rate_limit: RateLimit | None = None,
         session: aiohttp.ClientSession | None = None,
         transport: AsyncTransport | None = None,
     ) -> None:
@@ -79,6 +83,7 @@ class WeglyClient:
                 max_response_bytes=check_int(
                     max_response_bytes, "max_response_bytes", minimum=MIN_MAX_RESPONSE_BYTES
                 ),
+                rate=RateController(rate_limit),
             ),
             owns_transport=True,
         )
@@ -174,6 +179,11 @@ class WeglyClient:
     def max_response_bytes(self) -> int:
         """Return the largest success answer, in bytes after decompression, the client reads."""
         return self._pipeline.max_response_bytes
+
+    @property
+    def rate_limit_state(self) -> RateLimitState:
+        """Return how the client is paced now (shared with ``with_options`` copies)."""
+        return self._pipeline.rate.state()
 
     @property
     def transport(self) -> AsyncTransport:

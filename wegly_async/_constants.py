@@ -19,6 +19,19 @@ DEFAULT_MAX_RETRY_AFTER = 60.0
 INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
 
+# Pacing (_rate.py). A 429 without Retry-After pauses the client this long.
+PACE_DEFAULT_PAUSE = 1.0
+# On a 429 the pace drops to this fraction (and to at most what the server accepted in the
+# last PACE_ACCEPT_WINDOW seconds, when at least PACE_MIN_SAMPLES answers say so); each
+# success adds PACE_INCREASE requests/s, so at r requests/s it climbs by r * PACE_INCREASE
+# per second (2%/s): slow enough that a bucket one second deep drains for many seconds
+# before the next 429.
+PACE_DECREASE = 0.9
+PACE_INCREASE = 0.02
+PACE_ACCEPT_WINDOW = 2.0
+PACE_MIN_SAMPLES = 20
+PACE_MIN_PER_SECOND = 0.5
+
 # The largest success body read (after decompression): a page of 100 events is ~100 KiB,
 # so this leaves room for huge pages while a hostile answer cannot exhaust memory.
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
@@ -73,6 +86,10 @@ MAX_ROW_DESCRIPTION = 72
 EXPORT_FORMATS = ("jsonl", "csv")
 DEFAULT_EXPORT_FORMAT: Final = "jsonl"
 DEFAULT_EXPORT_CONCURRENCY = 4
+# What a CSV export does with a text cell a spreadsheet would run as a formula (one that
+# starts with = + - @, a tab or a CR): prefix it with ' (the OWASP rule), or keep it as sent.
+CSV_FORMULA_MODES = ("neutralize", "raw")
+DEFAULT_CSV_FORMULAS: Final = "neutralize"
 
 # The emulator answers on loopback only, at once unless a latency is asked for.
 EMULATOR_HOST = "127.0.0.1"

@@ -18,6 +18,7 @@
     │   └── InternalServerError         >= 500
     ├── InvalidResponseError            a 2xx answer we could not understand
     ├── TimelineChangedError            a timeline changed in a way paging cannot follow
+    ├── ExportLockedError               another export is writing the same chat's files
     └── WebhookError                    a webhook delivery we refuse
         ├── WebhookSignatureError       its signature is missing or wrong (nothing parsed)
         └── WebhookPayloadError         its body is not the event envelope
@@ -42,6 +43,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "ExportLockedError",
     "InternalServerError",
     "InvalidResponseError",
     "NotFoundError",
@@ -205,6 +207,10 @@ class TimelineChangedError(WeglyError):
         self.message = message
         self.chat_id = chat_id
         self.offset = offset
+
+
+class ExportLockedError(WeglyError):
+    """Raise when another export, in this process or another, is writing the same chat."""
 
 
 class WebhookError(WeglyError):

@@ -25,6 +25,7 @@ from ._errors import (
     server_message,
     status_error_class,
 )
+from ._rate import RateController
 from ._retry import Failure, RetryPolicy, parse_retry_after
 from ._transport import (
     AsyncTransport,
@@ -149,6 +150,8 @@ class Pipeline:
     timeout: Timeout
     retry: RetryPolicy
     max_response_bytes: int
+    # Shared by every copy ``with_options`` makes: the whole client is paced as one.
+    rate: RateController = attrs.field(factory=RateController, repr=False, eq=False)
     # The headers every request carries, built once (the token is in them: never shown).
     _headers: Mapping[str, str] = attrs.field(init=False, repr=False, eq=False)
 
@@ -217,6 +220,9 @@ class Pipeline:
         while True:
             error: APIStatusError | APIConnectionError
             started = time.perf_counter()
+            rate = self.rate
+            if not rate.ready():
+                await rate.acquire()
             try:
                 response = await self.transport.send(attempt_request)
             except TransportError as exc:
@@ -228,10 +234,11 @@ class Pipeline:
                 if logger.isEnabledFor(logging.DEBUG):
                     elapsed = time.perf_counter() - started
                     logger.debug("%s %s -> %d in %.3fs", method, url, status, elapsed)
+                headers = _case_insensitive(response.headers)
                 if 200 <= status < 300:
+                    rate.observe(status, headers, None)
                     if response.oversized:
                         raise _too_large(status, method, url, request.idempotent, self)
-                    headers = _case_insensitive(response.headers)
                     return RawResponse(
                         status,
                         headers,
@@ -242,6 +249,7 @@ class Pipeline:
                         _secret=self.token,
                     )
                 error = _status_error(response, method, url, self.token)
+                rate.observe(status, headers, error.retry_after)
                 again = retry.retries_status(status, idempotent=request.idempotent)
                 reason = f"status {status}"
             # Raised here, outside the except block, so that neither __cause__ nor __context__

@@ -1,79 +1,69 @@
-"""Export chat timelines to JSONL or CSV files: concurrently, losslessly, resumably.
+"""Export chat timelines to JSONL or CSV files: concurrently, losslessly, resumably, safely.
 
 Each chat goes to ``<out>/<chat_id>.jsonl`` (one event per line, exactly the server's
-JSON) or ``<out>/<chat_id>.csv`` (flat columns), with its checkpoint in
+JSON) or ``<out>/<chat_id>.csv`` (flat columns; a text cell a spreadsheet would run as a
+formula is prefixed with ``'`` unless ``csv_formulas="raw"``), with its checkpoint in
 ``<out>/.checkpoints/<chat_id>.json``. A page is committed in two steps: its lines are
 appended and flushed (and fsynced with ``fsync=True``), then the checkpoint (the pager's
-cursor: the last event written, its offset and the total then; the file size) is
-replaced atomically by write-then-rename. On a new run the data file is first cut back
-to the checkpoint's size, which drops any half-written line or page that had no
-checkpoint yet, and paging resumes after the cursor's event, wherever inserts at the
-moving end have pushed it, so a run killed at any instant finishes with no gap, no
-duplicate and no partial line.
+cursor: the last event written, its offset and the total then; the file size; a SHA-256
+sealing both to the data) is replaced atomically by write-then-rename. On a new run the
+checkpoint is checked against the data file as a whole, the data file is cut back to the
+checkpoint's size, which drops any half-written line or page that had no checkpoint yet,
+and paging resumes after the cursor's event, wherever inserts at the moving end have
+pushed it, so a run killed at any instant finishes with no gap, no duplicate and no
+partial line. One export at a time writes a chat (a lock beside its checkpoint), and no
+file is written through a symbolic link (``_export_files`` holds those rules).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
-import io
 import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import attrs
-import orjson
 
 from ._client import WeglyClient
 from ._constants import (
     API_PREFIX,
+    CSV_FORMULA_MODES,
+    DEFAULT_CSV_FORMULAS,
     DEFAULT_EXPORT_CONCURRENCY,
     DEFAULT_EXPORT_FORMAT,
     DEFAULT_PAGE_SIZE,
     EXPORT_FORMATS,
 )
 from ._enums import Order
-from ._errors import InvalidResponseError, WeglyError
-from ._validation import check_chat_id, check_int, check_order
-from ._walker import TimelineCursor
+from ._errors import ExportLockedError, InvalidResponseError, WeglyError
+from ._export_csv import CSV_COLUMNS
+from ._export_files import (
+    CHECKPOINT_DIR,
+    ChatFile,
+    CheckpointError,
+    ExportSettings,
+    UnwritableRecordError,
+    open_folder,
+)
+from ._validation import check_bool, check_chat_id, check_int, check_order
 
 __all__ = [
     "CSV_COLUMNS",
     "ChatExport",
+    "CsvFormulas",
     "ExportFormat",
+    "ExportLockedError",
     "ExportProgress",
     "ExportResult",
     "export_timelines",
 ]
 
 ExportFormat = Literal["jsonl", "csv"]
+CsvFormulas = Literal["neutralize", "raw"]
 _T = TypeVar("_T")
-
-CSV_COLUMNS = (
-    "event_id",
-    "event_type",
-    "event_at",
-    "message_id",
-    "type",
-    "origin",
-    "from_me",
-    "status",
-    "body_text",
-    "media_url",
-    "media_mime_type",
-    "media_file_name",
-    "call_status",
-    "call_direction",
-    "call_duration_ms",
-    "quoted_message_id",
-    "reaction_count",
-)
-
-_CHECKPOINT_DIR = ".checkpoints"
-_CHECKPOINT_VERSION = 2
 
 
 @attrs.frozen
@@ -138,18 +128,27 @@ async def export_timelines(
     take: int = DEFAULT_PAGE_SIZE,
     concurrency: int = DEFAULT_EXPORT_CONCURRENCY,
     fsync: bool = False,
+    csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
+    csv_bom: bool = False,
     progress: ExportProgress | None = None,
 ) -> ExportResult:
     """Export the timelines of ``chat_ids`` into ``out_dir``, resuming any earlier run.
 
     A chat that fails (404, 403, a server down past the retries, an answer it cannot
     write) is reported in the result and does not stop the others; run the same call
-    again to finish it. ``concurrency`` is the whole budget: at most that many requests
-    are in flight over all chats, and a long chat may use what finished ones left.
+    again to finish it; a chat another export is writing fails with ``ExportLockedError``.
+    ``concurrency`` is the whole budget: at most that many requests are in flight over all
+    chats, and a long chat may use what finished ones left. In CSV files a text cell that
+    starts with ``=``, ``+``, ``-``, ``@``, a tab or a CR is prefixed with ``'`` so that a
+    spreadsheet shows it instead of running it, unless ``csv_formulas="raw"``; ``csv_bom``
+    starts each CSV file with a UTF-8 BOM, for Excel. JSONL files ignore both.
 
     Raises:
-        ValueError: a chat id, the format, order, take or concurrency is not acceptable, or
-            a chat's checkpoint was made with another format or order.
+        ValueError: a chat id, the format, order, take, concurrency or csv_formulas is not
+            acceptable, or a chat's files cannot be resumed: a checkpoint made with other
+            settings or that does not match its data file, a data file no export wrote, a
+            symbolic link where a file should be. The message says what to do.
+        TypeError: an argument has the wrong type (``take="50"``, ``csv_bom="yes"``).
     """
     ids = list(dict.fromkeys(check_chat_id(chat_id) for chat_id in _as_list(chat_ids)))
     if format not in EXPORT_FORMATS:
@@ -157,12 +156,34 @@ async def export_timelines(
     order_value = check_order(order)
     check_int(take, "take", minimum=1)
     check_int(concurrency, "concurrency", minimum=1)
+    if csv_formulas not in CSV_FORMULA_MODES:
+        raise ValueError(f"csv_formulas must be 'neutralize' or 'raw', got {csv_formulas!r}")
+    settings = ExportSettings.make(
+        format, order_value.value, csv_formulas, check_bool(csv_bom, "csv_bom")
+    )
     out = Path(out_dir)
     _check_out_dir(out)
-    files = [_ChatFile(out, chat_id, format, order_value.value, fsync) for chat_id in ids]
+    files = [ChatFile(out, chat_id, settings, fsync) for chat_id in ids]
+    # Reading what earlier runs wrote (a hash of every data file) is file work: in a thread.
+    await asyncio.to_thread(_check_files, files)
+    folder = _make_out_dir(out)
+    try:
+        return await _export_all(client, files, order_value, take, concurrency, progress, folder)
+    finally:
+        os.close(folder)
+
+
+async def _export_all(
+    client: WeglyClient,
+    files: list[ChatFile],
+    order_value: Order,
+    take: int,
+    concurrency: int,
+    progress: ExportProgress | None,
+    folder: int,
+) -> ExportResult:
     for chat_file in files:
-        chat_file.check_checkpoint()
-    _make_out_dir(out)
+        chat_file.folder = folder
 
     started = time.perf_counter()
     results: dict[str, ChatExport] = {}
@@ -182,18 +203,29 @@ async def export_timelines(
     async with asyncio.TaskGroup() as group:
         for _ in range(min(concurrency, len(files))):
             group.create_task(worker())
-    chats = [results[chat_id] for chat_id in ids]
+    chats = [results[chat_file.chat_id] for chat_file in files]
     return ExportResult(chats=chats, seconds=time.perf_counter() - started)
 
 
 def _check_out_dir(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise ValueError(f"out_dir must be a directory, and {out} is a file")
+    if (out / CHECKPOINT_DIR).is_symlink():
+        raise ValueError(
+            f"{out / CHECKPOINT_DIR} is a symbolic link, and the export writes through no "
+            "link: remove it"
+        )
 
 
-def _make_out_dir(out: Path) -> None:
+def _check_files(files: list[ChatFile]) -> None:
+    for chat_file in files:
+        chat_file.check()
+
+
+def _make_out_dir(out: Path) -> int:
     try:
-        (out / _CHECKPOINT_DIR).mkdir(parents=True, exist_ok=True)
+        (out / CHECKPOINT_DIR).mkdir(parents=True, exist_ok=True)
+        return open_folder(out / CHECKPOINT_DIR)
     except OSError as exc:
         raise ValueError(f"cannot use {out} as the output directory: {exc}") from exc
 
@@ -206,7 +238,7 @@ def _as_list(chat_ids: Iterable[str]) -> list[str]:
 
 async def _export_chat(
     client: WeglyClient,
-    chat_file: _ChatFile,
+    chat_file: ChatFile,
     order: Order,
     take: int,
     progress: ExportProgress | None,
@@ -215,10 +247,11 @@ async def _export_chat(
 ) -> ChatExport:
     written = 0
     try:
-        state = await _in_thread(chat_file.load)
-        pager = client.chats.timeline(chat_file.chat_id, order=order, take=take, prefetch=width)
-        pages = pager.raw_pages(after=state.cursor, limiter=budget)
         try:
+            await _in_thread(chat_file.lock)
+            state = await _in_thread(chat_file.load)
+            pager = client.chats.timeline(chat_file.chat_id, order=order, take=take, prefetch=width)
+            pages = pager.raw_pages(after=state.cursor, limiter=budget)
             async with contextlib.aclosing(pages):
                 async for page in pages:
                     if not chat_file.is_open:
@@ -243,7 +276,7 @@ async def _export_chat(
                 await _in_thread(chat_file.open)
         finally:
             chat_file.close()
-    except _UnwritableRecordError as exc:
+    except UnwritableRecordError as exc:
         url = f"{client.base_url}{API_PREFIX}/chats/{chat_file.chat_id}/timeline"
         error = InvalidResponseError(
             f"event {exc.event_id!r} cannot be written: {exc.reason}",
@@ -253,18 +286,9 @@ async def _export_chat(
             body=b"",
         )
         return ChatExport(chat_file.chat_id, chat_file.path, written, chat_file.events, error)
-    except (WeglyError, OSError) as exc:
+    except (WeglyError, OSError, CheckpointError) as exc:
         return ChatExport(chat_file.chat_id, chat_file.path, written, chat_file.events, exc)
     return ChatExport(chat_file.chat_id, chat_file.path, written, chat_file.events)
-
-
-class _UnwritableRecordError(Exception):
-    """Raise when a record cannot be written (nested deeper than JSON encoding allows)."""
-
-    def __init__(self, event_id: str, reason: str) -> None:
-        super().__init__(reason)
-        self.event_id = event_id
-        self.reason = reason
 
 
 async def _in_thread(func: Callable[..., _T], *args: Any) -> _T:
@@ -276,234 +300,3 @@ async def _in_thread(func: Callable[..., _T], *args: Any) -> _T:
         with contextlib.suppress(Exception):
             await task
         raise
-
-
-@attrs.define
-class _Checkpoint:
-    format: str
-    order: str
-    cursor: TimelineCursor | None = None
-    size: int = 0
-    events: int = 0
-
-    def to_json(self, chat_id: str) -> bytes:
-        cursor = self.cursor
-        return orjson.dumps(
-            {
-                "version": _CHECKPOINT_VERSION,
-                "chat_id": chat_id,
-                "format": self.format,
-                "order": self.order,
-                "size": self.size,
-                "events": self.events,
-                "cursor": None
-                if cursor is None
-                else {
-                    "event_id": cursor.event_id,
-                    "skip": cursor.skip,
-                    "total": cursor.total,
-                    "recent_ids": list(cursor.recent_ids),
-                },
-            }
-        )
-
-    @classmethod
-    def from_json(cls, raw: bytes) -> _Checkpoint:
-        data = orjson.loads(raw)
-        if data.get("version") != _CHECKPOINT_VERSION:
-            raise ValueError(
-                f"unsupported checkpoint version {data.get('version')!r} "
-                f"(this version writes {_CHECKPOINT_VERSION})"
-            )
-        raw_cursor = data["cursor"]
-        cursor = None
-        if raw_cursor is not None:
-            cursor = TimelineCursor(
-                event_id=str(raw_cursor["event_id"]),
-                skip=int(raw_cursor["skip"]),
-                total=int(raw_cursor["total"]),
-                recent_ids=tuple(str(item) for item in raw_cursor["recent_ids"]),
-            )
-        return cls(
-            format=data["format"],
-            order=data["order"],
-            cursor=cursor,
-            size=int(data["size"]),
-            events=int(data["events"]),
-        )
-
-
-class _ChatFile:
-    """One chat's data file and checkpoint; the export calls its file methods from a thread."""
-
-    def __init__(self, out: Path, chat_id: str, fmt: str, order: str, fsync: bool) -> None:
-        self.chat_id = chat_id
-        self.path = out / f"{chat_id}.{fmt}"
-        self.checkpoint_path = out / _CHECKPOINT_DIR / f"{chat_id}.json"
-        self._format = fmt
-        self._order = order
-        self._fsync = fsync
-        self._file: BinaryIO | None = None
-        self.state = _Checkpoint(format=fmt, order=order)
-        # What check_checkpoint() read, so load() need not read the file again.
-        self._saved: _Checkpoint | None = None
-
-    @property
-    def events(self) -> int:
-        """Return how many events the data file holds, as far as the checkpoint knows."""
-        return self.state.events
-
-    def check_checkpoint(self) -> None:
-        """Raise ValueError if an earlier run of this chat used another format or order."""
-        self._saved = existing = self._read_checkpoint()
-        if existing is None:
-            return
-        if (existing.format, existing.order) != (self._format, self._order):
-            raise ValueError(
-                f"chat {self.chat_id}: the export in {self.path.parent} was started with "
-                f"format={existing.format} order={existing.order}; rerun with those, or delete "
-                f"{self.checkpoint_path} and {self.path} to start again"
-            )
-
-    def _read_checkpoint(self) -> _Checkpoint | None:
-        try:
-            raw = self.checkpoint_path.read_bytes()
-        except FileNotFoundError:
-            return None
-        try:
-            return _Checkpoint.from_json(raw)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(
-                f"chat {self.chat_id}: unreadable checkpoint {self.checkpoint_path}: {exc}"
-            ) from exc
-
-    @property
-    def is_open(self) -> bool:
-        """Return whether the data file is open for writing."""
-        return self._file is not None
-
-    def load(self) -> _Checkpoint:
-        """Take up where an earlier run stopped (as ``check_checkpoint`` read it), or afresh."""
-        existing = self._saved
-        resumable = (
-            existing is not None
-            and self.path.exists()
-            and self.path.stat().st_size >= existing.size
-        )
-        if resumable and existing is not None:
-            self.state = existing
-        else:
-            # No checkpoint, or a data file shorter than it promises: start the chat afresh.
-            self.state = _Checkpoint(format=self._format, order=self._order)
-        return self.state
-
-    def open(self) -> None:
-        """Open the data file at the loaded checkpoint's size, cutting off anything past it."""
-        if self.state.size and self.path.exists():
-            handle = open(self.path, "r+b")  # noqa: SIM115 (closed in close())
-        else:
-            handle = open(self.path, "w+b")  # noqa: SIM115 (closed in close())
-        self._file = handle
-        # Anything past the committed size is a page that never got its checkpoint.
-        handle.truncate(self.state.size)
-        handle.seek(self.state.size)
-        if self.state.size == 0 and self._format == "csv":
-            self._write(_csv_lines([list(CSV_COLUMNS)]))
-        self._write_checkpoint()
-
-    def commit(self, records: list[dict[str, Any]], cursor: TimelineCursor | None) -> None:
-        """Append one page of records, then record the pager's cursor in the checkpoint."""
-        if records:
-            try:
-                if self._format == "jsonl":
-                    data = b"".join(orjson.dumps(record) + b"\n" for record in records)
-                else:
-                    data = _csv_lines(_csv_row(record) for record in records)
-            except (orjson.JSONEncodeError, RecursionError) as exc:
-                raise _UnwritableRecordError(_failing_id(records), str(exc)) from exc
-            self._write(data)
-            self.state.events += len(records)
-        self.state.cursor = cursor
-        self._write_checkpoint()
-
-    def close(self) -> None:
-        """Close the data file."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-    def _write(self, data: bytes) -> None:
-        assert self._file is not None
-        self._file.write(data)
-        self._file.flush()
-        if self._fsync:
-            os.fsync(self._file.fileno())
-        self.state.size += len(data)
-
-    def _write_checkpoint(self) -> None:
-        tmp = self.checkpoint_path.with_suffix(".tmp")
-        with open(tmp, "wb") as handle:
-            handle.write(self.state.to_json(self.chat_id))
-            handle.flush()
-            if self._fsync:
-                os.fsync(handle.fileno())
-        os.replace(tmp, self.checkpoint_path)
-
-
-def _failing_id(records: list[dict[str, Any]]) -> str:
-    for record in records:
-        try:
-            orjson.dumps(record)
-        except (orjson.JSONEncodeError, RecursionError):
-            return str(record.get("id"))
-    return "?"
-
-
-def _csv_lines(rows: Iterable[list[Any]]) -> bytes:
-    buffer = io.StringIO()
-    # RFC 4180's CRLF: with "\n" alone, csv leaves a field holding a bare "\r" unquoted.
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-    return buffer.getvalue().encode("utf-8")
-
-
-def _csv_value(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return orjson.dumps(value).decode()
-    return value
-
-
-def _sub(record: Any, key: str) -> dict[str, Any]:
-    value = record.get(key) if isinstance(record, dict) else None
-    return value if isinstance(value, dict) else {}
-
-
-def _csv_row(record: dict[str, Any]) -> list[Any]:
-    message = _sub(record, "message")
-    media = _sub(message, "media")
-    call = _sub(message, "call")
-    quoted = _sub(message, "quoted_message")
-    reactions = message.get("reactions")
-    row = [
-        record.get("id"),
-        record.get("event_type"),
-        record.get("event_at"),
-        message.get("id"),
-        message.get("type"),
-        message.get("origin"),
-        message.get("from_me"),
-        message.get("status"),
-        message.get("body_text"),
-        media.get("url"),
-        media.get("mime_type"),
-        media.get("file_name"),
-        call.get("status"),
-        call.get("direction"),
-        call.get("duration_ms"),
-        quoted.get("id"),
-        len(reactions) if isinstance(reactions, list) else 0,
-    ]
-    return [_csv_value(value) for value in row]

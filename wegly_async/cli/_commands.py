@@ -1,4 +1,4 @@
-"""The commands export and emulator (demo, send and timeline have modules of their own)."""
+"""The emulator command (demo, export, send and timeline have modules of their own)."""
 
 from __future__ import annotations
 
@@ -6,46 +6,11 @@ import argparse
 import asyncio
 import contextlib
 import signal
-import sys
 
-from .._validation import check_chat_id, check_int
-from ..export import export_timelines
-from ._connection import make_client
-from ._exits import EXIT_FAILED, EXIT_OK, UsageError, describe_error, usage_errors
-from ._progress import progress_reporter
+from .._validation import check_int
+from ._exits import EXIT_OK, UsageError, usage_errors
 
-__all__ = ["run_emulator", "run_export", "stop_on_signals"]
-
-
-async def run_export(args: argparse.Namespace) -> int:
-    """Export the timelines named on the command line; 1 if any chat failed."""
-    with usage_errors():
-        chat_ids = [check_chat_id(chat_id, "CHAT_ID") for chat_id in args.chat_ids]
-    client = make_client(args)
-    with progress_reporter(not args.no_progress) as progress:
-        async with client:
-            with usage_errors():
-                result = await export_timelines(
-                    client,
-                    chat_ids,
-                    args.out,
-                    format=args.format,
-                    order=args.order,
-                    take=args.take,
-                    concurrency=args.concurrency,
-                    fsync=args.fsync,
-                    progress=progress,
-                )
-    for chat in result.failed:
-        assert chat.error is not None
-        print(f"chat {chat.chat_id}: {describe_error(chat.error)}", file=sys.stderr)
-    rate = result.written / result.seconds if result.seconds else 0.0
-    done = len(result.chats) - len(result.failed)
-    print(
-        f"exported {result.written:,} new events from {done}/{len(result.chats)} chats "
-        f"into {args.out} in {result.seconds:.2f}s ({rate:,.0f} events/s)"
-    )
-    return EXIT_OK if result.ok else EXIT_FAILED
+__all__ = ["run_emulator", "stop_on_signals"]
 
 
 async def run_emulator(args: argparse.Namespace) -> int:
@@ -59,6 +24,8 @@ async def run_emulator(args: argparse.Namespace) -> int:
             token=args.token,
             latency=args.latency,
             max_take=args.max_take,
+            rate_limit=args.rate_limit,
+            rate_burst=args.rate_burst,
         )
         check_int(args.chats, "--chats", minimum=0)
         check_int(args.events, "--events", minimum=0)

@@ -56,7 +56,7 @@ async def run_demo(args: argparse.Namespace) -> int:
         )
         async with emulator.client() as client:
             bot_ok = await _bot_loop(emulator, client, chat_ids[0])
-            with progress_reporter(not args.no_progress) as progress:
+            with progress_reporter(not args.no_progress, chats=len(chat_ids)) as progress:
                 result = await export_timelines(client, chat_ids, out, progress=progress)
     print(
         f"\nexport: {result.written:,} events in {result.seconds:.2f}s "

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 from collections.abc import Iterator
 
 __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_TERMINATED",
     "EXIT_USAGE",
+    "Interrupted",
     "UsageError",
     "describe_error",
     "usage_errors",
@@ -18,11 +21,22 @@ __all__ = [
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+# 128 + the signal, as shells report a command a signal stopped.
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # Ctrl-C: 130
+EXIT_TERMINATED = 128 + signal.SIGTERM  # kill, systemd, docker stop: 143
+_EXIT_BY_SIGNAL = {signal.SIGINT: EXIT_INTERRUPTED, signal.SIGTERM: EXIT_TERMINATED}
 
 
 class UsageError(Exception):
     """Raise when the command line's arguments cannot work; exits with status 2."""
+
+
+class Interrupted(Exception):
+    """Raise when SIGINT or SIGTERM stopped a command that resumes when run again."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__("interrupted \N{EM DASH} run the same command again to resume")
+        self.status = _EXIT_BY_SIGNAL[signal.Signals(signum)]
 
 
 @contextlib.contextmanager

@@ -12,7 +12,9 @@ from .._constants import (
     CLI_EMULATOR_PORT,
     CLI_SEED_CHATS,
     CLI_SEED_EVENTS,
+    CSV_FORMULA_MODES,
     DEFAULT_BASE_URL,
+    DEFAULT_CSV_FORMULAS,
     DEFAULT_EXPORT_CONCURRENCY,
     DEFAULT_EXPORT_FORMAT,
     DEFAULT_PAGE_SIZE,
@@ -25,7 +27,7 @@ from .._constants import (
 )
 from .._enums import Order
 from .._version import __version__
-from ._exits import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+from ._exits import EXIT_INTERRUPTED, EXIT_USAGE, Interrupted, UsageError
 from ._parser import SuggestingParser
 from ._webhook import add_webhook_parser
 
@@ -207,6 +209,16 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument(
         "--max-take", type=int, help="cap every page at this many records (default: no cap)"
     )
+    emulator.add_argument(
+        "--rate-limit",
+        type=float,
+        help="answer 429 past this many requests per second (default: no limit)",
+    )
+    emulator.add_argument(
+        "--rate-burst",
+        type=int,
+        help="requests allowed at once under --rate-limit (default: one second's worth)",
+    )
 
     export = commands.add_parser("export", help="export chat timelines to files, resumably")
     export.add_argument("chat_ids", nargs="+", metavar="CHAT_ID")
@@ -233,6 +245,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="requests in flight over all chats (default %(default)s)",
     )
     export.add_argument("--fsync", action="store_true", help="fsync every page (power-loss safe)")
+    export.add_argument(
+        "--csv-formulas",
+        choices=CSV_FORMULA_MODES,
+        default=DEFAULT_CSV_FORMULAS,
+        help="CSV text cells starting with = + - @, a tab or a CR: prefix them with ' so a "
+        "spreadsheet does not run them, or keep them raw (default %(default)s)",
+    )
+    export.add_argument(
+        "--bom",
+        action="store_true",
+        help="start CSV files with a UTF-8 BOM, so Excel shows accents right",
+    )
     export.add_argument("--no-progress", action="store_true", help="print no progress")
     _add_connection_options(export)
 
@@ -247,8 +271,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # Imported once the arguments are parsed: ``--help`` and ``--version`` need no aiohttp.
-    from ._commands import run_emulator, run_export
+    from ._commands import run_emulator
     from ._demo import run_demo
+    from ._export import run_export
     from ._send import run_send
     from ._timeline import run_timeline
     from ._webhook import run_webhook
@@ -266,6 +291,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"wegly-async {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except Interrupted as exc:
+        print(f"wegly-async {args.command}: {exc}", file=sys.stderr)
+        return exc.status
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -17,6 +17,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._body import FILE_PART, Body, RecordedPart, read_body
+from ._rate_limit import TokenBucket
 from ._store import MEDIA_TYPES, Chat, SendRequest, Store, Upload
 
 PREFIX: Final = "/integrations/external"
@@ -104,6 +105,7 @@ class ServerState:
     max_take: int | None
     faults: FaultQueue = attrs.Factory(FaultQueue)
     requests: list[RecordedRequest] = attrs.Factory(list)
+    rate: TokenBucket | None = None
 
 
 class ApiError(Exception):
@@ -158,6 +160,10 @@ async def _dispatch(state: ServerState, request: web.Request, handler: Handler) 
         # even without a token.
         if request.match_info.http_exception is None:
             _check_access(state, request)
+            if state.rate is not None:
+                wait = state.rate.take()
+                if wait is not None:
+                    return _rate_limited(state.rate, wait)
         response = await handler(request)
     except ApiError as exc:
         return _json_response(exc.status, {"message": exc.message})
@@ -167,6 +173,15 @@ async def _dispatch(state: ServerState, request: web.Request, handler: Handler) 
             error.headers["Allow"] = exc.headers["Allow"]
         return error
     assert isinstance(response, web.Response)
+    if state.rate is not None and state.rate.headers:
+        response.headers.update(state.rate.answer_headers(None))
+    return response
+
+
+def _rate_limited(bucket: TokenBucket, wait: float) -> web.Response:
+    rate = f"{bucket.per_second:g}"
+    response = _json_response(429, {"message": f"rate limit exceeded: {rate} requests per second"})
+    response.headers.update(bucket.answer_headers(wait))
     return response
 
 

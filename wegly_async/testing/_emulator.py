@@ -17,6 +17,7 @@ from aiohttp import web
 from .._constants import EMULATOR_HOST, EMULATOR_LATENCY
 from .._validation import check_bool, check_int, check_seconds, check_str
 from ._app import Fault, RecordedRequest, ServerState, build_app
+from ._rate_limit import TokenBucket
 from ._routes_chats import add_chat_routes
 from ._store import Store
 from ._webhooks import (
@@ -49,6 +50,9 @@ class WeglyEmulator:
         allowed_domain: str | None = None,
         host: str = EMULATOR_HOST,
         port: int = 0,
+        rate_limit: float | None = None,
+        rate_burst: int | None = None,
+        rate_headers: bool = False,
     ) -> None:
         self._state = ServerState(
             store=Store(),
@@ -57,6 +61,7 @@ class WeglyEmulator:
             latency=check_seconds(latency, "latency"),
             max_take=None if max_take is None else check_int(max_take, "max_take", minimum=1),
         )
+        self.set_rate_limit(rate_limit, rate_burst, headers=rate_headers)
         self._host = _check_host(host)
         self._wanted_port = check_int(port, "port", minimum=0, maximum=65_535)
         self._app = build_app(self._state)
@@ -297,6 +302,23 @@ class WeglyEmulator:
 
     def _message_sent(self, chat_id: str, message: dict[str, Any]) -> None:
         self._outbox.publish("chat.message_sent", {"chat_id": chat_id, "message": message})
+
+    def set_rate_limit(
+        self, per_second: float | None, burst: int | None = None, *, headers: bool = False
+    ) -> None:
+        """Answer 429 past ``per_second`` requests a second (``burst`` at once), or lift the limit.
+
+        A token bucket per token: full at the start, one second of the rate unless ``burst``
+        says otherwise, a refused request not charged, ``Retry-After`` in whole seconds
+        rounded up; ``headers`` adds ``X-RateLimit-Limit/-Remaining/-Reset`` to every answer.
+        """
+        check_bool(headers, "rate_headers")
+        if per_second is None:
+            if burst is not None:
+                raise ValueError("rate_burst needs rate_limit")
+            self._state.rate = None
+            return
+        self._state.rate = TokenBucket(per_second, burst, headers=headers)
 
     def inject(
         self,

@@ -1,0 +1,135 @@
+"""Pacing benchmark: an export against a rate-limited emulator, with and without the controller.
+
+The server is the emulator's token bucket (one second of the rate, full at the start, a
+refused request not charged, ``Retry-After`` in whole seconds rounded up, no
+``X-RateLimit-*`` headers). Every answer's time and status is counted at the transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+
+import attrs
+
+import wegly_async as wa
+from wegly_async._rate import RateController
+from wegly_async.export import export_timelines
+from wegly_async.testing import WeglyEmulator
+
+from ._common import Row
+
+LIMIT = 50.0
+CHATS = 16
+CONCURRENCY = 8
+TAKE = 100
+
+
+class _Counting:
+    """Delegate each attempt to the aiohttp transport and note when it was answered, and how."""
+
+    def __init__(self) -> None:
+        self._inner = wa.AiohttpTransport()
+        self.answers: list[tuple[float, int]] = []
+
+    async def send(self, request: wa.TransportRequest) -> wa.TransportResponse:
+        response = await self._inner.send(request)
+        self.answers.append((time.perf_counter(), response.status_code))
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class _Unpaced(RateController):
+    """A controller that never waits: the client as it was before pacing."""
+
+    def ready(self) -> bool:
+        return True
+
+    def observe(self, status: int, headers: object, retry_after: float | None) -> None:
+        return None
+
+
+def _rates(answers: list[tuple[float, int]], start: float) -> tuple[float, float]:
+    """Return the accepted answers per second from ``start`` on, and the share of 429s."""
+    window = [(at, status) for at, status in answers if at >= start]
+    if not window:
+        return 0.0, 0.0
+    elapsed = window[-1][0] - start
+    accepted = sum(1 for _, status in window if status == 200)
+    refused = sum(1 for _, status in window if status == 429)
+    return accepted / max(elapsed, 1e-9), refused / len(window)
+
+
+async def _export(
+    events: int, mode: str, halve_after: float | None
+) -> tuple[list[tuple[float, int]], float]:
+    async with WeglyEmulator(rate_limit=LIMIT) as emu:
+        chats = [emu.create_chat(events=events, seed=n) for n in range(CHATS)]
+        transport = _Counting()
+        limit = wa.RateLimit(LIMIT) if mode == "rate_limit=50" else None
+        async with wa.WeglyClient(
+            emu.token, base_url=emu.base_url, transport=transport, rate_limit=limit
+        ) as client:
+            if mode == "off":
+                client._pipeline = attrs.evolve(client._pipeline, rate=_Unpaced())
+            started = time.perf_counter()
+
+            async def halve() -> None:
+                assert halve_after is not None
+                await asyncio.sleep(halve_after)
+                emu.set_rate_limit(LIMIT / 2)
+
+            halving = asyncio.create_task(halve()) if halve_after is not None else None
+            with tempfile.TemporaryDirectory(prefix="wegly-bench-") as out:
+                result = await export_timelines(
+                    client, chats, out, take=TAKE, concurrency=CONCURRENCY, progress=None
+                )
+            if halving is not None:
+                halving.cancel()
+        if not result.ok or sum(chat.events for chat in result.chats) != events * CHATS:
+            raise RuntimeError(f"the paced export was not exact: {result}")
+        return transport.answers, started
+
+
+MODES = ("rate_limit=50", "adaptive", "off")
+
+
+async def run(quick: bool) -> list[Row]:
+    """Export against a 50 requests/s server; then halve the limit mid-run."""
+    events = 500 if quick else 2_000
+    rows: list[Row] = []
+    label = f"{CHATS} chats x {events:,} events, take {TAKE}, concurrency {CONCURRENCY}"
+    for mode in MODES:
+        answers, started = await _export(events, mode, None)
+        rate, refused = _rates(answers, started)
+        rows.append(
+            Row(
+                "pacing",
+                f"limit {LIMIT:g}/s, {label}, controller {mode}: accepted",
+                rate,
+                "requests/s",
+                ratio=rate / LIMIT,
+                baseline="the limit (target >= 0.9x)",
+            )
+        )
+        rows.append(Row("pacing", f"... controller {mode}: 429 answers", refused * 100, "%"))
+    halve_after, settle = (1.0, 2.0) if quick else (3.0, 5.0)
+    for mode in MODES:
+        answers, started = await _export(events * 2, mode, halve_after)
+        rate, refused = _rates(answers, started + halve_after + settle)
+        rows.append(
+            Row(
+                "pacing",
+                f"limit halves to {LIMIT / 2:g}/s at {halve_after:g} s, from {settle:g} s later, "
+                f"controller {mode}: accepted",
+                rate,
+                "requests/s",
+                ratio=rate / (LIMIT / 2),
+                baseline="the new limit (target >= 0.9x)",
+            )
+        )
+        rows.append(Row("pacing", f"... controller {mode}: 429 answers", refused * 100, "%"))
+    return rows

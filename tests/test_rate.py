@@ -1,0 +1,283 @@
+"""The rate controller on a fake clock: pauses, the pace, AIMD, rate-limit headers, the client."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import attrs
+import pytest
+from conftest import BASE_URL, TOKEN
+
+import wegly_async as wa
+from wegly_async._rate import RateController
+from wegly_async.testing import MockResponse, MockTransport
+
+CHAT_ID = "0b7e4f7c-4b8f-4b0e-9f5e-2f6c1d9a8b7c"
+SENT = {"total": 1, "records": [{"id": "m1", "type": "text", "status": "processing"}]}
+
+
+class FakeClock:
+    """A clock that moves only when something sleeps on it."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+def controller(limit: wa.RateLimit | None = None) -> tuple[RateController, FakeClock]:
+    clock = FakeClock()
+    rate = RateController(limit, clock=clock)
+    rate.sleep = clock.sleep
+    return rate, clock
+
+
+async def times_of(rate: RateController, clock: FakeClock, count: int) -> list[float]:
+    """Acquire ``count`` times in a row and return when each was let through."""
+    out = []
+    for _ in range(count):
+        if not rate.ready():
+            await rate.acquire()
+        out.append(round(clock.now - 100.0, 6))
+    return out
+
+
+# --- RateLimit ----------------------------------------------------------------------------------
+
+
+def test_rate_limit_checks_its_values() -> None:
+    assert wa.RateLimit(50).allowance == 50
+    assert wa.RateLimit(0.5).allowance == 1
+    assert wa.RateLimit(10, burst=3).allowance == 3
+    for bad in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="per_second"):
+            wa.RateLimit(bad)
+    with pytest.raises(TypeError, match="per_second"):
+        wa.RateLimit("10")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="per_second"):
+        wa.RateLimit(True)
+    with pytest.raises(ValueError, match="burst"):
+        wa.RateLimit(10, burst=0)
+    with pytest.raises(TypeError, match="rate_limit"):
+        wa.WeglyClient(TOKEN, base_url=BASE_URL, rate_limit=10)  # type: ignore[arg-type]
+
+
+# --- pace ---------------------------------------------------------------------------------------
+
+
+async def test_without_a_limit_or_a_429_nothing_waits() -> None:
+    rate, clock = controller()
+    assert await times_of(rate, clock, 100) == [0.0] * 100
+    assert rate.state() == wa.RateLimitState(None, None, 0.0, 0)
+
+
+async def test_a_configured_pace_spaces_requests_after_the_burst() -> None:
+    rate, clock = controller(wa.RateLimit(10, burst=3))
+    assert await times_of(rate, clock, 6) == [0.0, 0.0, 0.0, 0.1, 0.2, 0.3]
+
+
+async def test_concurrent_waiters_take_successive_slots_not_one_stampede() -> None:
+    # The clock stands still here: each waiter's sleep records when it would wake.
+    now = 100.0
+    wakes: list[float] = []
+    rate = RateController(wa.RateLimit(4, burst=1), clock=lambda: now)
+
+    async def note(seconds: float) -> None:
+        wakes.append(now + seconds - 100.0)
+
+    rate.sleep = note
+
+    async def one() -> None:
+        if not rate.ready():
+            await rate.acquire()
+
+    await asyncio.gather(*(one() for _ in range(5)))
+    # One goes at once; each other reserved a slot of its own, a quarter second apart.
+    assert wakes == pytest.approx([0.25, 0.5, 0.75, 1.0])
+
+
+# --- pauses -------------------------------------------------------------------------------------
+
+
+async def test_a_429_pauses_every_request_until_its_deadline() -> None:
+    rate, clock = controller()
+    rate.observe(429, {}, 2.0)
+    assert not rate.ready()
+    assert rate.state().paused_for == 2.0
+    assert await times_of(rate, clock, 3) == [2.0, 2.0, 2.0]
+    assert rate.state().throttled == 1
+
+
+async def test_the_latest_deadline_wins_and_a_success_does_not_end_the_pause() -> None:
+    rate, clock = controller()
+    rate.observe(429, {}, 5.0)
+    rate.observe(429, {}, 1.0)  # a shorter announcement does not shorten the pause
+    rate.observe(200, {}, None)  # nor does a request that finished meanwhile
+    assert rate.state().paused_for == 5.0
+    waiter = asyncio.ensure_future(rate.acquire())
+    await asyncio.sleep(0)
+    rate.observe(429, {}, 3.0 + 5.0)  # announced while waiting: 8 s from t=0
+    await waiter
+    assert clock.now - 100.0 >= 8.0
+
+
+async def test_a_request_waiting_for_its_slot_waits_for_a_pause_announced_meanwhile() -> None:
+    rate, clock = controller(wa.RateLimit(1, burst=1))
+    assert rate.ready()  # the first slot, t=0
+
+    async def announce() -> None:
+        rate.observe(429, {}, 10.0)  # runs while the acquire below sleeps
+
+    announcer = asyncio.ensure_future(announce())
+    await rate.acquire()  # its slot was t=1, but the pause (from t=1) says t=11
+    await announcer
+    assert clock.now - 100.0 == pytest.approx(11.0)
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after", "paused"),
+    [(429, None, 1.0), (429, 0.0, 1.0), (503, 4.0, 4.0), (503, None, 0.0), (500, 4.0, 0.0)],
+)
+def test_which_answers_pause(status: int, retry_after: float | None, paused: float) -> None:
+    rate, _ = controller()
+    rate.observe(status, {}, retry_after)
+    assert rate.state().paused_for == paused
+
+
+@pytest.mark.parametrize(
+    ("headers", "paused"),
+    [
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "3"}, 3.0),
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "2.5"}, 2.5),
+        ({"X-RateLimit-Remaining": "4", "X-RateLimit-Reset": "3"}, 0.0),
+        ({"X-RateLimit-Remaining": "0"}, 0.0),
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "soon"}, 0.0),
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "-5"}, 0.0),
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "nan"}, 0.0),
+        ({"X-RateLimit-Limit": "10", "X-RateLimit-Reset": "3"}, 0.0),
+    ],
+)
+def test_an_exhausted_rate_limit_header_pauses_until_its_reset(
+    headers: dict[str, str], paused: float
+) -> None:
+    rate, _ = controller()
+    rate.observe(200, headers, None)
+    assert rate.state().paused_for == pytest.approx(paused)
+
+
+def test_a_reset_given_as_a_unix_time_is_read_as_one() -> None:
+    rate, _ = controller()
+    rate.observe(
+        200, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(time.time() + 30)}, None
+    )
+    assert 29.0 <= rate.state().paused_for <= 30.0
+
+
+# --- AIMD ---------------------------------------------------------------------------------------
+
+
+async def test_a_429_episode_lowers_the_pace_once_and_successes_raise_it_back() -> None:
+    rate, clock = controller(wa.RateLimit(50))
+    rate.observe(429, {}, 1.0)
+    assert rate.state().per_second == pytest.approx(45.0)
+    rate.observe(429, {}, 1.0)  # the same episode (before its pause ended): not again
+    assert rate.state().per_second == pytest.approx(45.0)
+    clock.now += 1.5
+    rate.observe(429, {}, 1.0)  # a new episode
+    assert rate.state().per_second == pytest.approx(40.5)
+    for _ in range(100):
+        rate.observe(200, {}, None)
+    assert rate.state().per_second == pytest.approx(42.5)
+    for _ in range(10_000):
+        rate.observe(200, {}, None)
+    assert rate.state().per_second == 50.0, "never above the configured limit"
+
+
+async def test_without_a_limit_a_busy_client_learns_the_pace_the_server_accepted() -> None:
+    rate, clock = controller()
+    for _ in range(90):  # 30 answers a second for 3 s: the last 2 s count
+        rate.observe(200, {}, None)
+        clock.now += 1 / 30
+    rate.observe(429, {}, 1.0)
+    assert rate.state().per_second == pytest.approx(0.9 * 30, rel=0.03)
+
+
+async def test_a_young_client_measures_over_the_time_it_has_run() -> None:
+    # 40 answers in its first half second: 80 a second, not 40 / 2 s.
+    rate, clock = controller()
+    for _ in range(40):
+        rate.observe(200, {}, None)
+        clock.now += 0.5 / 40
+    rate.observe(429, {}, 1.0)
+    assert rate.state().per_second == pytest.approx(0.9 * 80, rel=0.03)
+
+
+async def test_without_a_limit_a_quiet_client_is_only_paused() -> None:
+    rate, _ = controller()
+    for _ in range(5):
+        rate.observe(200, {}, None)
+    rate.observe(429, {}, 1.0)
+    assert rate.state().per_second is None
+    assert rate.state().paused_for == 1.0
+
+
+def test_pauses_and_pace_changes_are_logged_at_debug(caplog: pytest.LogCaptureFixture) -> None:
+    rate, _ = controller(wa.RateLimit(20))
+    with caplog.at_level(logging.DEBUG, logger="wegly_async"):
+        rate.observe(429, {}, 2.0)
+    assert "pausing every request for 2.000s (answer 429)" in caplog.text
+    assert "pace lowered to 18.00 requests/s" in caplog.text
+
+
+# --- the client -------------------------------------------------------------------------------
+
+
+async def test_a_429_on_one_request_holds_back_every_other_request_of_the_client() -> None:
+    clock = FakeClock()
+    arrivals: list[tuple[float, str]] = []
+
+    def handler(request: wa.TransportRequest) -> MockResponse:
+        text = request.json()["body"]
+        arrivals.append((clock.now - 100.0, text))
+        if text == "first" and sum(t == "first" for _, t in arrivals) == 1:
+            return MockResponse(429, headers={"Retry-After": "3"}, json={"message": "slow down"})
+        return MockResponse(201, json=SENT)
+
+    async with wa.WeglyClient(TOKEN, base_url=BASE_URL, transport=MockTransport(handler)) as client:
+        rate = RateController(clock=clock)
+        rate.sleep = clock.sleep
+        client._pipeline = attrs.evolve(client._pipeline, rate=rate)
+        client._pipeline = attrs.evolve(
+            client._pipeline, retry=attrs.evolve(client._pipeline.retry, sleep=clock.sleep)
+        )
+        await client.chats.send_text(CHAT_ID, "first")
+        results = await asyncio.gather(
+            *(client.chats.send_text(CHAT_ID, f"m{n}") for n in range(5))
+        )
+        state = client.rate_limit_state
+        derived = client.with_options(max_retries=0)
+        assert derived.rate_limit_state.throttled == state.throttled == 1
+    assert len(results) == 5
+    # The 429'd send was retried once, after the pause, and not duplicated otherwise.
+    assert [text for _, text in arrivals].count("first") == 2
+    assert all(at >= 3.0 for at, text in arrivals[1:]), arrivals
+
+
+async def test_the_configured_limit_shows_in_the_clients_state() -> None:
+    transport = MockTransport(lambda request: MockResponse(201, json=SENT))
+    async with wa.WeglyClient(
+        TOKEN, base_url=BASE_URL, transport=transport, rate_limit=wa.RateLimit(25, burst=5)
+    ) as client:
+        assert client.rate_limit_state == wa.RateLimitState(25.0, 25.0, 0.0, 0)
+        copy: Any = client.with_options(timeout=5)
+        assert copy._pipeline.rate is client._pipeline.rate
