@@ -18,6 +18,7 @@ from . import (
     bench_paging,
     bench_requests,
     bench_sends,
+    bench_webhooks,
 )
 from ._common import Row, format_table, machine
 
@@ -31,8 +32,9 @@ ASYNC_SECTIONS: dict[str, Callable[[bool], Coroutine[Any, Any, list[Row]]]] = {
     "pacing": bench_pacing.run,
     "sends": bench_sends.run,
     "export": bench_export.run,
+    "webhooks": bench_webhooks.run,
 }
-SECTIONS = ["decode", "paging", "requests", "pacing", "sends", "export", "import"]
+SECTIONS = ["decode", "paging", "requests", "pacing", "sends", "webhooks", "export", "import"]
 
 NOTES = """\
 How to read it:
@@ -44,6 +46,9 @@ How to read it:
   rows: typed minus the orjson floor is the structuring cost per event).
 - At 20 ms the ideal prefetch=8 ratio is below 8x: the first page is always fetched alone
   (speculation starts when a second page is read), then pages come 8 per round trip.
+- Webhook rows: both servers share one child process and its loop; this process posts the
+  same new signed bodies to each in turn (32 in flight). Latency percentiles cover every
+  request of every round.
 - Peak RSS is the export child's own high-water mark (`VmHWM`), not `ru_maxrss`, which on
   Linux keeps the parent's size across fork and exec.
 """

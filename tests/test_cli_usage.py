@@ -231,10 +231,17 @@ def test_token_and_token_file_together_are_refused(tmp_path: Path) -> None:
 # --- help -----------------------------------------------------------------------------------
 
 
-def subparsers() -> dict[str, argparse.ArgumentParser]:
-    parser = build_parser()
-    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    return {"": parser, **commands.choices}
+def subparsers(
+    parser: argparse.ArgumentParser | None = None, prefix: str = ""
+) -> dict[str, argparse.ArgumentParser]:
+    """Return every parser by its command words, nested ones (``webhook listen``) included."""
+    parser = build_parser() if parser is None else parser
+    found = {prefix: parser}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                found.update(subparsers(child, f"{prefix} {name}".strip()))
+    return found
 
 
 def test_every_option_has_help_that_shows_its_default() -> None:

@@ -71,6 +71,7 @@ def test_the_public_names_are_exported_sorted() -> None:
         "MockTransport",
         "RecordedPart",
         "RecordedRequest",
+        "WebhookDelivery",
         "WeglyEmulator",
         "instant_retries",
     ]

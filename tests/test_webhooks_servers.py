@@ -209,3 +209,38 @@ async def test_an_endless_body_is_not_read_to_its_end(
     # What proves it stopped reading: the sender was not let through to its end.
     assert sent < offered // 10, f"the endpoint read {sent} KiB of an endless body"
     assert seen == ["chat.message_received"]
+
+
+@SERVERS
+async def test_a_chunked_body_under_the_limit_is_handled(
+    serve: Serve, http: aiohttp.ClientSession
+) -> None:
+    router, seen = routed()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(RECEIVED), 100):
+            yield RECEIVED[start : start + 100]
+
+    async with serve(router, "/") as url:
+        status, _, _ = await post(http, url, chunks(), headers_for(RECEIVED))
+    assert status == 200
+    assert seen == ["chat.message_received"]
+
+
+@SERVERS
+async def test_a_body_cut_short_of_its_content_length_runs_no_handler(serve: Serve) -> None:
+    router, seen = routed()
+    async with serve(router, "/") as url:
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        head = (
+            f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(RECEIVED) + 10}\r\n"
+            f"x-wegly-signature: {headers_for(RECEIVED)['x-wegly-signature']}\r\n\r\n"
+        )
+        writer.write(head.encode() + RECEIVED)
+        writer.write_eof()
+        answer = await asyncio.wait_for(reader.read(), START_TIMEOUT)
+        writer.close()
+        await writer.wait_closed()
+    assert not answer.startswith(b"HTTP/1.1 200")
+    assert seen == []

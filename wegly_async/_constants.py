@@ -10,6 +10,7 @@ API_PREFIX = "/integrations/external"
 ENV_TOKEN = "WEGLY_TOKEN"  # noqa: S105 (a variable name, not a secret)
 ENV_BASE_URL = "WEGLY_BASE_URL"
 ENV_ORIGIN = "WEGLY_ORIGIN"
+ENV_WEBHOOK_SECRET = "WEGLY_WEBHOOK_SECRET"  # noqa: S105 (a variable name, not a secret)
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 3
@@ -105,6 +106,8 @@ EMULATOR_LATENCY = 0.0
 # ``wegly-async emulator`` listens on a fixed port, so the WEGLY_BASE_URL it prints stays
 # right from one run to the next (``WeglyEmulator`` itself takes any free port).
 CLI_EMULATOR_PORT = 8080
+# ``wegly-async webhook listen`` listens next to it by default.
+CLI_WEBHOOK_PORT = 8081
 # Chats, and events per chat, that ``wegly-async demo`` and ``emulator`` seed: enough for
 # paging, prefetch and a progress bar to show, seeded in well under a second.
 CLI_SEED_CHATS = 3

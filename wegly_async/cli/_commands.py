@@ -10,7 +10,7 @@ import signal
 from .._validation import check_int
 from ._exits import EXIT_OK, UsageError, usage_errors
 
-__all__ = ["run_emulator"]
+__all__ = ["run_emulator", "stop_on_signals"]
 
 
 async def run_emulator(args: argparse.Namespace) -> int:
@@ -30,7 +30,7 @@ async def run_emulator(args: argparse.Namespace) -> int:
         check_int(args.chats, "--chats", minimum=0)
         check_int(args.events, "--events", minimum=0)
     # Handlers first: a Ctrl-C right after the banner must still stop the server cleanly.
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     try:
         await emulator.start()
     except OSError as exc:
@@ -51,7 +51,7 @@ async def run_emulator(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _stop_on_signals() -> asyncio.Event:
+def stop_on_signals() -> asyncio.Event:
     """Return an event that SIGINT or SIGTERM sets."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

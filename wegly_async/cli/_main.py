@@ -30,6 +30,7 @@ from .._enums import Order
 from .._version import __version__
 from ._exits import EXIT_INTERRUPTED, EXIT_USAGE, Interrupted, UsageError
 from ._parser import SuggestingParser
+from ._webhook import add_webhook_parser
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -336,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_timeline_parser(commands)
     _add_chat_parser(commands)
     _add_unread_parser(commands)
+    add_webhook_parser(commands)
     return parser
 
 
@@ -350,6 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ._export import run_export
     from ._send import run_send
     from ._timeline import run_timeline
+    from ._webhook import run_webhook
 
     runner = {
         "demo": run_demo,
@@ -359,6 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "timeline": run_timeline,
         "chat": run_chat,
         "unread": run_unread,
+        "webhook": run_webhook,
     }[args.command]
     try:
         return asyncio.run(runner(args))

@@ -10,12 +10,14 @@ if TYPE_CHECKING:
     from ._body import RecordedPart
     from ._emulator import WeglyEmulator
     from ._mock import MockResponse, MockTransport, instant_retries
+    from ._webhooks import WebhookDelivery
 
 __all__ = [
     "MockResponse",
     "MockTransport",
     "RecordedPart",
     "RecordedRequest",
+    "WebhookDelivery",
     "WeglyEmulator",
     "instant_retries",
 ]
@@ -27,6 +29,7 @@ _HOMES = {
     "MockTransport": "._mock",
     "RecordedPart": "._body",
     "RecordedRequest": "._app",
+    "WebhookDelivery": "._webhooks",
     "WeglyEmulator": "._emulator",
     "instant_retries": "._mock",
 }

@@ -6,6 +6,7 @@ import asyncio
 import ipaddress
 import secrets
 import socket
+from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
@@ -21,6 +22,14 @@ from ._rate_limit import TokenBucket
 from ._routes_chats import add_chat_routes
 from ._routes_crm import add_crm_routes
 from ._store import Store
+from ._webhooks import (
+    DEFAULT_ATTEMPTS,
+    DEFAULT_BACKOFF,
+    DEFAULT_DELIVERY_TIMEOUT,
+    DEFAULT_WAIT_TIMEOUT,
+    WebhookDelivery,
+    WebhookOutbox,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -64,6 +73,8 @@ class WeglyEmulator:
         self._app = build_app(self._state)
         add_chat_routes(self._app, self._state)
         add_crm_routes(self._app, self._state)
+        self._outbox = WebhookOutbox()
+        self._state.store.on_sent = self._message_sent
         self._runner: web.AppRunner | None = None
         self._sock: socket.socket | None = None
         self._closed = False
@@ -112,6 +123,8 @@ class WeglyEmulator:
         runner, self._runner = self._runner, None
         if runner is None:
             return
+        # Deliveries first: one in flight may be a bot's request to this very server.
+        await self._outbox.close()
         # Let connections already waiting in the kernel become transports first: asyncio
         # leaks the socket of an accept that completes after its server closed, and an
         # accept takes three loop turns (readable, accept(), transport).
@@ -269,6 +282,59 @@ class WeglyEmulator:
         """Return a copy of a chat's timeline as wire-format dicts, oldest first."""
         chat = self._state.store.chat(check_str(chat_id, "chat_id"))
         return [orjson.loads(entry.blob) for entry in chat.entries]
+
+    # -- webhooks (API.md section 6): Wegly calls your bot ----------------------------------
+
+    def add_webhook(
+        self,
+        url: str,
+        secret: str | bytes,
+        events: Sequence[str] | None = None,
+        *,
+        attempts: int = DEFAULT_ATTEMPTS,
+        timeout: float = DEFAULT_DELIVERY_TIMEOUT,
+        backoff: float = DEFAULT_BACKOFF,
+    ) -> str:
+        """Subscribe a loopback ``url`` to ``events`` (keys, patterns; None: all); return its id."""
+        return self._outbox.subscribe(
+            url, secret, events, attempts=attempts, timeout=timeout, backoff=backoff
+        )
+
+    def remove_webhook(self, webhook_id: str) -> None:
+        """Stop delivering new events to a subscription (deliveries under way go on)."""
+        if self._outbox.subscriptions.pop(check_str(webhook_id, "webhook_id"), None) is None:
+            raise ValueError(f"unknown webhook id {webhook_id!r}: use what add_webhook returned")
+
+    def receive_message(self, chat_id: str, text: str) -> dict[str, Any]:
+        """Simulate the contact writing ``text``: add it to the timeline, fire its webhook."""
+        chat = self._state.store.chat(check_str(chat_id, "chat_id"))
+        check_str(text, "text")
+        if not text.strip():
+            raise ValueError("text must not be blank: a contact's message has some text")
+        if self._runner is None:
+            raise RuntimeError(
+                "this emulator is closed"
+                if self._closed
+                else "the emulator is not running: await emu.start() first"
+            )
+        store = self._state.store
+        event = store.add_message(chat, text, from_me=False, event_at=None)
+        store.record(chat).unread_count += 1
+        payload = {"chat_id": chat.id, "message": event["message"]}
+        self._outbox.publish("chat.message_received", payload)
+        return event
+
+    @property
+    def deliveries(self) -> list[WebhookDelivery]:
+        """Every webhook delivery attempt so far, in the order they ended (clear it freely)."""
+        return self._outbox.deliveries
+
+    async def wait_deliveries(self, max_wait: float = DEFAULT_WAIT_TIMEOUT) -> None:
+        """Wait until every webhook delivery has ended; raise TimeoutError after ``max_wait`` s."""
+        await self._outbox.wait(check_seconds(max_wait, "max_wait", positive=True))
+
+    def _message_sent(self, chat_id: str, message: dict[str, Any]) -> None:
+        self._outbox.publish("chat.message_sent", {"chat_id": chat_id, "message": message})
 
     def set_rate_limit(
         self, per_second: float | None, burst: int | None = None, *, headers: bool = False

@@ -9,6 +9,7 @@ import operator
 import random
 import time
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -166,6 +167,12 @@ class Store:
         self.scheduled: dict[str, JSON] = {}
         # Leads, deals and proposals (``_routes_crm.py``).
         self.crm = Crm(self._rng, self.people)
+        # Told of each message sent through the API (the emulator's webhooks listen).
+        self.on_sent: Callable[[str, JSON], None] | None = None
+
+    def _sent(self, chat: Chat, message: JSON) -> None:
+        if self.on_sent is not None:
+            self.on_sent(chat.id, message)
 
     def record(self, chat: Chat) -> ChatRecord:
         """Return the chat's own fields, made up on first use for a chat seeded without them."""
@@ -212,6 +219,7 @@ class Store:
             message["quoted_message"] = _without_quote(target[1])
             message["content_payload"]["context"] = {"message_id": reply_to}
         self._append(chat, micros, message)
+        self._sent(chat, message)
         return message
 
     def create_chat(self, events: int, seed: int | None) -> str:
@@ -273,6 +281,7 @@ class Store:
             payload["reaction"] = {"emoji": request.body, "message_id": request.reference_wamid}
             self._react(chat, target, request.body or "", stamp)
         self._append(chat, micros, message)
+        self._sent(chat, message)
         return message
 
     def _target(self, chat: Chat, wamid: str | None) -> tuple[Entry, JSON] | None:

@@ -26,7 +26,8 @@ from . import _servers
 from ._answers import WebhookAnswer, answer
 from ._dedupe import DedupeStore, MemoryDedupeStore
 from ._events import EVENT_HEADER, SIGNATURE_HEADER, decode_event, header
-from ._signature import Secrets, check_secrets, verify_signature
+from ._patterns import check_pattern, matches
+from ._signature import Secrets, check_secrets, keyed, verify_with_macs
 
 __all__ = ["Handler", "WebhookRouter"]
 
@@ -56,7 +57,7 @@ class WebhookRouter:
         store: DedupeStore | None = None,
         queue_size: int = DEFAULT_QUEUE_SIZE,
     ) -> None:
-        self._secrets = check_secrets(secret)
+        self._macs = keyed(check_secrets(secret))
         self.max_body_bytes: int = check_int(max_body_bytes, "max_body_bytes", minimum=1)
         if ack not in ("after", "before"):
             raise ValueError(f"ack must be 'after' or 'before', got {ack!r}")
@@ -77,11 +78,7 @@ class WebhookRouter:
 
     def on(self, pattern: str) -> Callable[[Handler], Handler]:
         """Register the decorated handler for ``pattern``: a key, ``"lead.*"``, or ``"*"``."""
-        if not isinstance(pattern, str) or not pattern.strip():
-            raise ValueError("pattern must be an event key such as 'lead.created' or 'lead.*'")
-        wildcard = pattern == "*" or (pattern.endswith(".*") and "*" not in pattern[:-1])
-        if "*" in pattern and not wildcard:
-            raise ValueError(f"pattern {pattern!r}: '*' may only end it, as in 'lead.*'")
+        pattern = check_pattern(pattern)
 
         def register(handler: Handler) -> Handler:
             self._routes.append((pattern, _check_handler(handler)))
@@ -96,7 +93,7 @@ class WebhookRouter:
 
     def handlers_for(self, event_key: str) -> list[Handler]:
         """Return the handlers an event with ``event_key`` runs, in registration order."""
-        matched = [handler for pattern, handler in self._routes if _matches(pattern, event_key)]
+        matched = [handler for pattern, handler in self._routes if matches(pattern, event_key)]
         return matched or list(self._unknown)
 
     # -- serving --------------------------------------------------------------------------
@@ -123,7 +120,7 @@ class WebhookRouter:
         if len(body) > self.max_body_bytes:
             return answer(413, f"the body is larger than {self.max_body_bytes} bytes")
         try:
-            verify_signature(body, header(headers, SIGNATURE_HEADER), self._secrets)
+            verify_with_macs(body, header(headers, SIGNATURE_HEADER), self._macs)
         except WebhookSignatureError as exc:
             logger.warning("webhook refused: %s", exc)
             return answer(401, str(exc))
@@ -203,14 +200,6 @@ def _check_handler(handler: object) -> Handler:
     if not inspect.iscoroutinefunction(handler) and not inspect.iscoroutinefunction(call):
         raise TypeError(f"a webhook handler must be an async def function, got {handler!r}")
     return handler
-
-
-def _matches(pattern: str, event_key: str) -> bool:
-    if pattern == "*":
-        return True
-    if pattern.endswith(".*"):
-        return event_key.startswith(pattern[:-1])
-    return pattern == event_key
 
 
 def _check_path(path: object) -> str:

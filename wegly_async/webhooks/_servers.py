@@ -6,6 +6,7 @@ bytes to ``WebhookRouter.handle`` and write its answer back as JSON.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -44,23 +45,53 @@ async def aiohttp_handler(router: WebhookRouter, request: web.Request) -> web.Re
     limit = router.max_body_bytes
     if request.method != "POST":
         return _json(await router.handle(request.method, request.headers, b""))
-    if (request.content_length or 0) > limit:
+    declared = request.content_length
+    if (declared or 0) > limit:
         # Refused unread; aiohttp drains a declared length for a few seconds at most, so
         # that the sender reads the 413 instead of a reset connection.
         return _json(_too_large(router))
+    plain = not request.headers.get("Transfer-Encoding") and not request.headers.get(
+        "Content-Encoding"
+    )
+    if declared is not None and plain:
+        # The usual case, read in one call: a declared length the limit allows.
+        whole = await _read_exactly(request, declared)
+        if whole is None:
+            return _json(answer(400, "the body ended before its Content-Length"))
+        return _json(await router.handle("POST", request.headers, whole))
+    body = await _read_bounded(request, limit)
+    if body is None:
+        return _json(_too_large(router))
+    return _json(await router.handle("POST", request.headers, body))
+
+
+async def _read_bounded(request: web.Request, limit: int) -> bytes | None:
+    """Return a body of no declared length, or None once it is larger than ``limit``."""
     body = bytearray()
     async for chunk in request.content.iter_chunked(_CHUNK):
         body += chunk
         if len(body) > limit:
             # A body with no declared end: stop reading it, and close once answered.
             request.protocol.force_close()
-            return _json(_too_large(router))
-    return _json(await router.handle("POST", request.headers, bytes(body)))
+            return None
+    return bytes(body)
+
+
+async def _read_exactly(request: web.Request, length: int) -> bytes | None:
+    try:
+        return await request.content.readexactly(length)
+    except asyncio.IncompleteReadError:
+        return None
 
 
 def _json(answer: WebhookAnswer) -> web.Response:
     headers = {"Allow": "POST"} if answer.status == 405 else None
-    return web.json_response(answer.body, status=answer.status, headers=headers, dumps=_dumps)
+    return web.Response(
+        body=orjson.dumps(answer.body),
+        status=answer.status,
+        headers=headers,
+        content_type="application/json",
+    )
 
 
 def aiohttp_app(router: WebhookRouter, path: str) -> web.Application:
@@ -76,10 +107,6 @@ def aiohttp_app(router: WebhookRouter, path: str) -> web.Application:
     app.router.add_route("*", path, handle)
     app.on_cleanup.append(cleanup)
     return app
-
-
-def _dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
 
 
 # --- ASGI ------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from .._errors import WebhookSignatureError
 
-__all__ = ["Secret", "Secrets", "check_secrets", "verify_signature"]
+__all__ = ["Secret", "Secrets", "check_secrets", "keyed", "verify_signature", "verify_with_macs"]
 
 Secret = str | bytes
 Secrets = Secret | Sequence[Secret]
@@ -50,19 +50,29 @@ def verify_signature(body: bytes, signature: str | None, secret: Secrets) -> Non
     Raises:
         WebhookSignatureError: the signature is missing, malformed, or matches no secret.
     """
-    keys = check_secrets(secret)
+    verify_with_macs(body, signature, keyed(check_secrets(secret)))
+
+
+def keyed(keys: tuple[bytes, ...]) -> tuple[hmac.HMAC, ...]:
+    """Return one HMAC-SHA256 per key, keyed once, for ``verify_with_macs`` to copy."""
+    return tuple(hmac.new(key, digestmod=hashlib.sha256) for key in keys)
+
+
+def verify_with_macs(body: bytes, signature: str | None, macs: tuple[hmac.HMAC, ...]) -> None:
+    """Do what ``verify_signature`` does, with the secrets already ``keyed``."""
     if not isinstance(body, bytes | bytearray | memoryview):
         raise TypeError(
             f"body must be the raw bytes received, got {type(body).__name__}: a re-encoded "
             "body does not verify"
         )
     digest = _decode(signature)
-    data = bytes(body)
     matched = False
-    for key in keys:
-        # Every secret is tried, so the time taken does not say which one matched.
-        expected = hmac.new(key, data, hashlib.sha256).digest()
-        matched |= hmac.compare_digest(expected, digest)
+    for keyed_mac in macs:
+        # A copy of a keyed HMAC skips keying it again for every body (measured: about a
+        # third of the cost). Every secret is tried, so the time taken does not say which.
+        mac = keyed_mac.copy()
+        mac.update(body)
+        matched |= hmac.compare_digest(mac.digest(), digest)
     if not matched:
         raise WebhookSignatureError(
             "the x-wegly-signature does not match the body: check the secret, and that the "

@@ -1,0 +1,67 @@
+"""Serve both webhook contenders in one process, one port each, until stdin closes.
+
+``router``: ``WebhookRouter.aiohttp_app()`` (verify, parse, dedupe, dispatch to a handler);
+``bare``: an ``aiohttp.web`` handler that only runs ``orjson.loads`` on the body. Both share
+this process's loop, so the load generator in the parent measures them under equal terms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+
+import orjson
+from aiohttp import web
+
+from wegly_async.types.webhooks import WebhookEvent
+from wegly_async.webhooks import WebhookRouter
+
+SECRET_ENV = "WEGLY_BENCH_WEBHOOK_SECRET"
+
+
+def router_app(secret: str) -> web.Application:
+    """Return the router's own app, with one handler for the benchmarked event."""
+    router = WebhookRouter(secret)
+
+    @router.on("chat.message_received")
+    async def on_message(event: WebhookEvent) -> None:
+        assert event.message is not None  # the typed part was decoded
+
+    return router.aiohttp_app("/")
+
+
+def bare_app() -> web.Application:
+    """Return the floor: read the body, ``orjson.loads`` it, answer 200."""
+
+    async def handle(request: web.Request) -> web.Response:
+        orjson.loads(await request.read())
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/", handle)
+    return app
+
+
+async def main() -> None:
+    """Start both apps on 127.0.0.1, print their ports as JSON, serve until stdin closes."""
+    secret = os.environ[SECRET_ENV]
+    runners = [
+        web.AppRunner(router_app(secret), access_log=None),
+        web.AppRunner(bare_app(), access_log=None),
+    ]
+    ports = []
+    for runner in runners:
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        ports.append(runner.addresses[0][1])
+    print(json.dumps({"router": ports[0], "bare": ports[1]}), flush=True)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.read)  # the parent closes stdin to stop us
+    for runner in runners:
+        await runner.cleanup()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
