@@ -359,6 +359,26 @@ async def test_a_failed_handler_releases_the_claim_so_the_redelivery_runs() -> N
     assert len(calls) == 2
 
 
+async def test_a_handler_cancelled_midway_releases_the_claim_for_the_redelivery() -> None:
+    router, started, runs = WebhookRouter(SECRET), asyncio.Event(), []
+
+    @router.on("*")
+    async def slow(event: wa.WebhookEvent) -> None:
+        runs.append(event.event_key)
+        if len(runs) == 1:
+            started.set()
+            await asyncio.Event().wait()  # until the server stops and cancels it
+
+    first = asyncio.ensure_future(deliver(router, RECEIVED))
+    await started.wait()
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    status, answer = await deliver(router, RECEIVED)
+    assert (status, answer.get("duplicate")) == (200, None)
+    assert len(runs) == 2
+
+
 async def test_a_handler_failure_is_logged_without_the_body_or_the_secret(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

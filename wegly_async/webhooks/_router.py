@@ -155,6 +155,10 @@ class WebhookRouter:
             await self._store.release(key)
             logger.exception("webhook handler for %s failed", event.event_key)
             return False
+        except BaseException:
+            # Cancelled mid-handler (a server stopping): not handled, so released as well.
+            await self._store.release(key)
+            raise
         return True
 
     async def _enqueue(self, event: WebhookEvent, key: str) -> WebhookAnswer:
