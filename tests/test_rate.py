@@ -203,6 +203,14 @@ async def test_a_429_episode_lowers_the_pace_once_and_successes_raise_it_back() 
     assert rate.state().per_second == 50.0, "never above the configured limit"
 
 
+async def test_a_lowered_pace_shrinks_the_burst_with_it() -> None:
+    rate, clock = controller(wa.RateLimit(10, burst=10))
+    assert await times_of(rate, clock, 10) == [0.0] * 10
+    clock.now += 10.0
+    rate.observe(429, {}, 1.0)  # the pace drops to 9/s: 9 at once after the pause, not 10
+    assert await times_of(rate, clock, 10) == pytest.approx([11.0] * 9 + [11.0 + 1 / 9])
+
+
 async def test_without_a_limit_a_busy_client_learns_the_pace_the_server_accepted() -> None:
     rate, clock = controller()
     for _ in range(90):  # 30 answers a second for 3 s: the last 2 s count

@@ -199,6 +199,10 @@ class RateController:
 
     def _set_rate(self, rate: float, how: str) -> None:
         self._rate = rate
+        limit = self._limit
+        # The burst shrinks with the pace: a server that halved its limit has halved its
+        # bucket too, and a full burst after each pause would meet a wall of 429s.
+        self._burst = 1 if limit is None else max(1, int(limit.allowance * rate / limit.per_second))
         logged = self._logged_rate
         # Raised a little on every success: told when it moved by a tenth since last told.
         if logged is None or how == "lowered" or abs(rate - logged) >= 0.1 * logged:
