@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -26,7 +27,15 @@ def json_line(value: Any) -> str:
     """Return ``value`` as one line of JSON, escaping as ``\\uXXXX`` what ``one_line`` escapes."""
     # Outside its strings JSON is plain ASCII, so each such character is inside a string,
     # where the escape is valid JSON and decodes back to the same text.
-    return _UNSAFE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", orjson.dumps(value).decode())
+    text = orjson.dumps(value, default=_own_digits).decode()
+    return _UNSAFE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _own_digits(value: object) -> orjson.Fragment:
+    # A number read exactly (``decode_json_exact``) is written back with the digits it came with.
+    if isinstance(value, Decimal) and value.is_finite():
+        return orjson.Fragment(str(value).encode())
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
 
 
 def wamid_of(message: Message) -> str | None:
