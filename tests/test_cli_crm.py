@@ -12,6 +12,7 @@ from test_cli import UUID, arun_cli, clean_env, run_cli
 
 import wegly_async as wa
 from wegly_async.cli._records import deal_lines
+from wegly_async.cli._render import exact_json, json_line
 from wegly_async.testing import WeglyEmulator
 
 UNKNOWN_DEAL = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
@@ -274,6 +275,18 @@ async def test_deal_get_json_is_the_servers_object_digit_for_digit(
     [line] = out.splitlines()
     assert '"value":75000.50,' in line  # not 75000.5: the amount as the server wrote it
     assert json.loads(line, parse_float=Decimal) == await server_deal(emu, deal_id)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"value":75000.50,"code":3,"title":"Implanta\xc3\xa7\xc3\xa3o","won":null,"ok":true}',
+        b"[0.10,-0.0,1E+5,2.5E-7]",
+        b'{"id":123456789012345678901234567890}',  # past 64 bits, more than orjson writes
+    ],
+)
+def test_json_line_writes_numbers_read_exactly_as_they_were_sent(body: bytes) -> None:
+    assert json_line(exact_json(body)) == body.decode()
 
 
 async def test_deal_get_escapes_what_the_server_sends(

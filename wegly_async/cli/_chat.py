@@ -8,14 +8,13 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from .._client import WeglyClient
-from .._convert import decode_json_exact
 from .._errors import WeglyError
 from .._pipeline import RawResponse
 from .._validation import check_chat_id
 from ..types.chats import Chat, UnreadSummary
 from ._connection import make_client
 from ._exits import EXIT_FAILED, EXIT_OK, describe_error, usage_errors
-from ._render import json_line, one_line
+from ._render import exact_json, json_line, one_line
 from ._timeline import message_columns, utc_stamp
 
 __all__ = [
@@ -107,7 +106,7 @@ async def show_object(
         except WeglyError as exc:
             print(one_line(f"{what}: {describe_error(exc)}"), file=sys.stderr)
             return EXIT_FAILED
-    lines = [json_line(decode_json_exact(raw.content))] if args.json else render(parsed)
+    lines = [json_line(exact_json(raw.content))] if args.json else render(parsed)
     print("\n".join(lines))
     return EXIT_OK
 

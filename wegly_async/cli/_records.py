@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, Protocol
 
 from .._validation import check_uuid
 from ..resources._crm import record_body
@@ -65,7 +65,12 @@ def _user(user: User | None) -> str:
     return "-" if user is None else field_text(user.name or user.id)
 
 
-def _named(record: Any) -> str:
+class _Named(Protocol):
+    @property
+    def name(self) -> str | None: ...
+
+
+def _named(record: _Named | None) -> str:
     return "-" if record is None else field_text(record.name)
 
 
@@ -82,7 +87,7 @@ def _stage(deal: Deal) -> str:
 
 
 def _visibility(value: int | None) -> str:
-    return field_text(value) if value is None else _VISIBILITY.get(value, str(value))
+    return "-" if value is None else _VISIBILITY.get(value, str(value))
 
 
 def deal_lines(deal: Deal) -> list[str]:

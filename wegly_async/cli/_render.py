@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 from typing import Any
@@ -10,7 +11,7 @@ import orjson
 
 from ..types.chats import Message
 
-__all__ = ["json_line", "one_line", "wamid_of"]
+__all__ = ["exact_json", "json_line", "one_line", "wamid_of"]
 
 # C0 and C1 controls, DEL, line and paragraph separators, and the bidi embeddings,
 # overrides and isolates that could make a line read as something else.
@@ -31,8 +32,14 @@ def json_line(value: Any) -> str:
     return _UNSAFE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+def exact_json(content: bytes) -> Any:
+    """Return a JSON body with every number as a ``Decimal``, which ``json_line`` writes as sent."""
+    # Floats through a float lose digits (75000.50), and ints past 64 bits are more than orjson
+    # writes: as Decimals both keep the digits they came with.
+    return json.loads(content, parse_float=Decimal, parse_int=Decimal)
+
+
 def _own_digits(value: object) -> orjson.Fragment:
-    # A number read exactly (``decode_json_exact``) is written back with the digits it came with.
     if isinstance(value, Decimal) and value.is_finite():
         return orjson.Fragment(str(value).encode())
     raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
