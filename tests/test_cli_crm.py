@@ -64,7 +64,14 @@ async def test_lead_create_sends_the_form_as_the_library_does(
     match = re.fullmatch(rf"created lead ({UUID}) code 1: Formulário do site: Ana\n", out)
     assert match, out
 
+    user, role = emu.users[0], emu.roles[0]
+    assert user.id is not None and role.id is not None
     async with emu.client() as client:
+        # The printed id is the lead's: following it works (an unknown lead is a 404).
+        [follower] = await client.leads.add_follower(
+            match.group(1), user_id=user.id, role_id=role.id
+        )
+        assert follower.user is not None and follower.user.id == user.id
         ref = await client.leads.create(
             "Formulário do site: Ana",
             phone="+5511999990000",
@@ -72,9 +79,8 @@ async def test_lead_create_sends_the_form_as_the_library_does(
             tags=["site", "demonstração"],
             note={"content": "Quer uma demonstração, de manhã"},
         )
-    assert emu.requests[1].json == request.json
+    assert emu.requests[2].json == request.json
     assert ref.code == 2  # the command's lead was the emulator's first
-    assert ref.id != match.group(1)
 
 
 async def test_lead_create_with_a_title_alone_sends_the_title_alone(
