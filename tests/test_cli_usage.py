@@ -275,15 +275,29 @@ def test_send_help_uses_the_right_article_and_says_where_the_token_is_safe() -> 
     assert "--token-file PATH" in text
 
 
-@pytest.mark.parametrize("command", [(), ("send",), ("timeline",), ("chat",), ("unread",)])
+@pytest.mark.parametrize(
+    "command",
+    [
+        (),
+        ("send",),
+        ("timeline",),
+        ("chat",),
+        ("unread",),
+        ("lead",),
+        ("lead", "create"),
+        ("deal",),
+        ("deal", "get"),
+    ],
+)
 def test_help_ends_with_examples(command: tuple[str, ...]) -> None:
     result = run_cli(*command, "--help")
     assert result.returncode == 0
     examples = result.stdout.partition("\nexamples:\n")[2]
     lines = [line for line in examples.splitlines() if line.startswith("  wegly-async ")]
     assert len(lines) >= 3, result.stdout
+    commands = {"demo", "timeline", "send", "export", "chat", "unread", "lead", "deal"}
     for line in lines:
-        assert line.split()[1] in {"demo", "timeline", "send", "export", "chat", "unread"}
+        assert line.split()[1] in commands
 
 
 # --- template fields ------------------------------------------------------------------------

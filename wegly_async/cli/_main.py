@@ -28,6 +28,7 @@ from .._constants import (
 )
 from .._enums import Order
 from .._version import __version__
+from ._crm import add_deal_parser, add_lead_parser
 from ._exits import EXIT_INTERRUPTED, EXIT_USAGE, Interrupted, UsageError
 from ._parser import SuggestingParser
 from ._webhook import add_webhook_parser
@@ -78,6 +79,7 @@ examples:
   wegly-async timeline CHAT_ID --order desc --limit 5
   wegly-async send CHAT_ID --text "Olá!"
   wegly-async chat CHAT_ID                  # the chat's fields
+  wegly-async lead create --title "Site: Ana" --phone +5511999990000
   wegly-async export CHAT_ID --out backup/
 
 Run "wegly-async COMMAND --help" for a command's options and examples.
@@ -338,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_chat_parser(commands)
     _add_unread_parser(commands)
     add_webhook_parser(commands)
+    add_lead_parser(commands, _add_connection_options)
+    add_deal_parser(commands, _add_connection_options)
     return parser
 
 
@@ -348,6 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Imported once the arguments are parsed: ``--help`` and ``--version`` need no aiohttp.
     from ._chat import run_chat, run_unread
     from ._commands import run_emulator
+    from ._crm import run_deal, run_lead
     from ._demo import run_demo
     from ._export import run_export
     from ._send import run_send
@@ -363,6 +368,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "chat": run_chat,
         "unread": run_unread,
         "webhook": run_webhook,
+        "lead": run_lead,
+        "deal": run_deal,
     }[args.command]
     try:
         return asyncio.run(runner(args))
