@@ -234,7 +234,9 @@ class Pipeline:
                 if logger.isEnabledFor(logging.DEBUG):
                     elapsed = time.perf_counter() - started
                     logger.debug("%s %s -> %d in %.3fs", method, url, status, elapsed)
-                headers = _case_insensitive(response.headers)
+                headers = response.headers
+                if type(headers) is not CIMultiDictProxy:
+                    headers = _case_insensitive(headers)
                 if 200 <= status < 300:
                     rate.observe(status, headers, None)
                     if response.oversized:

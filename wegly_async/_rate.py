@@ -157,13 +157,16 @@ class RateController:
             self._episode_until = max(self._episode_until, self._pause_until)
             return
         if 200 <= status < 300:
-            self._accepted.append(now)
-            while self._accepted and now - self._accepted[0] > PACE_ACCEPT_WINDOW:
-                self._accepted.popleft()
-            self._increase()
-        reset = _exhausted_until(headers, now)
-        if reset is not None:
-            self._pause(now, reset - now, status)
+            accepted = self._accepted
+            accepted.append(now)
+            while now - accepted[0] > PACE_ACCEPT_WINDOW:
+                accepted.popleft()
+            if self._rate is not None:
+                self._increase()
+        if "X-RateLimit-Remaining" in headers:
+            reset = _exhausted_until(headers, now)
+            if reset is not None:
+                self._pause(now, reset - now, status)
 
     def _pause(self, now: float, seconds: float, status: int) -> None:
         deadline = now + seconds

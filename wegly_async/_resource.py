@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 __all__ = ["APIResource", "Parser", "model_parser", "to_raw_response"]
 
+# The options of a call that passes none (most calls): nothing to check.
+_NO_OPTIONS = RequestOptions()
 T = TypeVar("T")
 P = ParamSpec("P")
 
@@ -60,11 +62,11 @@ class APIResource:
             json=json,
             multipart=multipart,
             idempotent=idempotent,
-            options=check_options(options),
+            options=check_options(options) if options else _NO_OPTIONS,
         )
         response = await self._pipeline.send(request, parser)
         # The raw twin hands back the response itself: its T is the RawResponse.
-        return cast("T", response if raw else response.parse())
+        return response if raw else response.parse()  # type: ignore[return-value]
 
     # The verb helpers hand back _request's coroutine rather than awaiting it: one coroutine
     # frame less on every call, resumed at each of its suspensions.
