@@ -23,7 +23,7 @@ from .._errors import WebhookPayloadError, WebhookSignatureError
 from .._validation import check_int
 from ..types.webhooks import WebhookEvent
 from . import _servers
-from ._answers import WebhookAnswer, answer
+from ._answers import WebhookAnswer, answer, too_large
 from ._dedupe import DedupeStore, MemoryDedupeStore
 from ._events import EVENT_HEADER, SIGNATURE_HEADER, decode_event, header
 from ._patterns import check_pattern, matches
@@ -118,7 +118,7 @@ class WebhookRouter:
         if method.upper() != "POST":
             return answer(405, "webhooks are delivered with POST")
         if len(body) > self.max_body_bytes:
-            return answer(413, f"the body is larger than {self.max_body_bytes} bytes")
+            return too_large(self.max_body_bytes)
         try:
             verify_with_macs(body, header(headers, SIGNATURE_HEADER), self._macs)
         except WebhookSignatureError as exc:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aiohttp import web
 
-from ._answers import WebhookAnswer, answer
+from ._answers import WebhookAnswer, answer, too_large
 
 if TYPE_CHECKING:
     from ._router import WebhookRouter
@@ -27,10 +27,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _CHUNK = 65_536
-
-
-def _too_large(router: WebhookRouter) -> WebhookAnswer:
-    return answer(413, f"the body is larger than {router.max_body_bytes} bytes")
 
 
 def _declared_length(value: str | None) -> int | None:
@@ -49,7 +45,7 @@ async def aiohttp_handler(router: WebhookRouter, request: web.Request) -> web.Re
     if (declared or 0) > limit:
         # Refused unread; aiohttp drains a declared length for a few seconds at most, so
         # that the sender reads the 413 instead of a reset connection.
-        return _json(_too_large(router))
+        return _json(too_large(router.max_body_bytes))
     plain = not request.headers.get("Transfer-Encoding") and not request.headers.get(
         "Content-Encoding"
     )
@@ -61,7 +57,7 @@ async def aiohttp_handler(router: WebhookRouter, request: web.Request) -> web.Re
         return _json(await router.handle("POST", request.headers, whole))
     body = await _read_bounded(request, limit)
     if body is None:
-        return _json(_too_large(router))
+        return _json(too_large(router.max_body_bytes))
     return _json(await router.handle("POST", request.headers, body))
 
 
@@ -155,7 +151,7 @@ class AsgiWebhookApp:
             except _Disconnected:
                 return  # the sender left before the body ended: nothing to answer
         if body is None:
-            await _respond(send, _too_large(self.router))
+            await _respond(send, too_large(self.router.max_body_bytes))
             return
         await _respond(send, await self.router.handle(method, headers, body))
 
