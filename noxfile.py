@@ -1,4 +1,4 @@
-"""Test matrix: static checks, the suite on the newest aiohttp, and the mocked suite on 3.13.
+"""Test matrix: static checks, the suite on the newest aiohttp, the mocked suite on 3.13, the docs.
 
 aioresponses (newest 0.7.9) cannot build responses on aiohttp 3.14 (aioresponses issue
 #289), so tests that fake HTTP with it (marker ``mocked``) run where aiohttp is 3.13;
@@ -11,7 +11,7 @@ from __future__ import annotations
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["lint", "tests-latest", "tests-aiohttp313"]
+nox.options.sessions = ["lint", "tests-latest", "tests-aiohttp313", "docs"]
 
 
 @nox.session
@@ -37,6 +37,25 @@ def tests_aiohttp313(session: nox.Session) -> None:
     session.install("-e", ".[test]", "aiohttp>=3.13,<3.14")
     session.run("python", "-c", "import aiohttp; print('aiohttp', aiohttp.__version__)")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the docs as CI does: any warning or unresolved cross-reference fails the build."""
+    session.install("-e", ".[docs]")
+    session.run(
+        "python",
+        "-m",
+        "sphinx",
+        "-W",
+        "--keep-going",
+        "-n",
+        "-b",
+        "html",
+        "docs",
+        "docs/_build/html",
+        *session.posargs,
+    )
 
 
 @nox.session
