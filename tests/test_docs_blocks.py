@@ -194,8 +194,18 @@ def run_page(blocks: list[Block]) -> None:
             loop.run_until_complete(_close(made))
         finally:
             namespace.clear()
+            _cancel_all_tasks(loop)
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
+
+
+def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    # What asyncio.run does on exit: a server handler still sleeping in an injected delay
+    # is cancelled and awaited, not destroyed pending.
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
 
 
 def _pages_with_blocks() -> Iterator[Any]:
