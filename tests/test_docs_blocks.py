@@ -203,6 +203,8 @@ def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
     # What asyncio.run does on exit: a server handler still sleeping in an injected delay
     # is cancelled and awaited, not destroyed pending.
     tasks = asyncio.all_tasks(loop)
+    if not tasks:
+        return
     for task in tasks:
         task.cancel()
     loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
