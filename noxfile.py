@@ -47,6 +47,7 @@ def docs(session: nox.Session) -> None:
         "python",
         "-m",
         "sphinx",
+        "-E",
         "-W",
         "--keep-going",
         "-n",

@@ -44,7 +44,7 @@ napoleon_numpy_docstring = False
 # be linked: the standard library's and aiohttp's (and its multidict's) are shown as plain
 # text. Our own names must all resolve.
 nitpick_ignore_regex = [
-    (r"py:.*", r"(asyncio|collections\.abc|datetime|decimal|enum|os|pathlib|types|typing)(\..+)?"),
+    (r"py:.*", r"(asyncio|collections\.abc|contextlib|datetime|decimal|enum|os|pathlib|types|typing)(\..+)?"),
     (r"py:class", r"Decimal|Path|Self"),
     (r"py:.*", r"(aiohttp|multidict|yarl)\..+"),
     # Type variables are placeholders in generic signatures, not something to link to.

@@ -67,8 +67,10 @@ class CliReference(SphinxDirective):
         sections: list[nodes.Node] = []
         for command, sub_parser in iter_commands(parser, parser.prog):
             section = nodes.section()
-            section["ids"] = [nodes.make_id(f"cli {command}")]
-            section["names"] = [nodes.fully_normalize_name(command)]
+            # ``{ref}`cli-wegly-async-export``` links to a command from any page.
+            label = "cli-" + command.replace(" ", "-")
+            section["ids"] = [label]
+            section["names"] = [label]
             section += nodes.title(command, "", nodes.literal(command, command))
             text = render_help(sub_parser)
             section += nodes.literal_block(text, text, language="text")
