@@ -43,8 +43,20 @@ napoleon_numpy_docstring = False
 # Without intersphinx (it needs the network at build time) names from other projects cannot
 # be linked: the standard library's and aiohttp's (and its multidict's) are shown as plain
 # text. Our own names must all resolve.
+STDLIB_MODULES = [
+    "asyncio",
+    "collections\\.abc",
+    "contextlib",
+    "datetime",
+    "decimal",
+    "enum",
+    "os",
+    "pathlib",
+    "types",
+    "typing",
+]
 nitpick_ignore_regex = [
-    (r"py:.*", r"(asyncio|collections\.abc|contextlib|datetime|decimal|enum|os|pathlib|types|typing)(\..+)?"),
+    (r"py:.*", rf"({'|'.join(STDLIB_MODULES)})(\..+)?"),
     (r"py:class", r"Decimal|Path|Self"),
     (r"py:.*", r"(aiohttp|multidict|yarl)\..+"),
     # Type variables are placeholders in generic signatures, not something to link to.
