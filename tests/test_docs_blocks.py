@@ -15,9 +15,10 @@ The convention, for whoever writes a page (docs/contributing-docs.md says it to 
   (for code that needs what a test cannot have, such as a web framework that is not installed).
 
 Each page runs in a fresh temporary directory, with no ``WEGLY_*`` variable set, and each
-block within 60 seconds; what a page leaves open (clients, emulators, routers) is closed after
-its last block (every ``WeglyClient``, ``WeglyEmulator`` and ``WebhookRouter`` it made, even
-one a later block rebound), and an unclosed session fails the run (``filterwarnings = error``).
+block within 60 seconds. What a page leaves open is closed after its last block (every
+``WeglyClient``, ``WeglyEmulator`` and ``WebhookRouter`` it made, even one a later block
+rebound), and an unclosed session fails the run (``filterwarnings = error``); what it did to
+the logging levels and handlers is undone, so no other test sees it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import asyncio
 import contextlib
 import inspect
 import io
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -217,6 +219,19 @@ def _pages_with_blocks() -> Iterator[Any]:
             yield pytest.param(blocks, id=_page_id(path))
 
 
+@contextlib.contextmanager
+def _logging_restored() -> Iterator[None]:
+    """Undo what a page does to logging (a level, ``basicConfig``), so no other test sees it."""
+    root, sdk = logging.getLogger(), logging.getLogger("wegly_async")
+    levels, handlers = (root.level, sdk.level), (list(root.handlers), list(sdk.handlers))
+    try:
+        yield
+    finally:
+        root.setLevel(levels[0])
+        sdk.setLevel(levels[1])
+        root.handlers[:], sdk.handlers[:] = handlers
+
+
 @pytest.mark.parametrize("blocks", list(_pages_with_blocks()))
 def test_page_blocks_run(
     blocks: list[Block], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -224,7 +239,8 @@ def test_page_blocks_run(
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
-    run_page(blocks)
+    with _logging_restored():
+        run_page(blocks)
 
 
 def test_compile_only_blocks_are_few() -> None:
