@@ -1,4 +1,4 @@
-"""Test matrix: static checks, the suite on the newest aiohttp, the mocked suite on 3.13, the build.
+"""Test matrix: static checks, the suite on the newest aiohttp and on 3.13, the build, the docs.
 
 aioresponses (newest 0.7.9) cannot build responses on aiohttp 3.14 (aioresponses issue
 #289), so tests that fake HTTP with it (marker ``mocked``) run where aiohttp is 3.13;
@@ -14,7 +14,7 @@ from pathlib import Path
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["lint", "tests-latest", "tests-aiohttp313", "build"]
+nox.options.sessions = ["lint", "tests-latest", "tests-aiohttp313", "build", "docs"]
 
 
 @nox.session
@@ -58,6 +58,26 @@ def build(session: nox.Session) -> None:
     shown = session.run("python", "-m", "pytest", "--fixtures", "-q", str(dist), silent=True)
     if "wegly_emulator_factory" not in str(shown):
         session.error(f"pytest does not see the wheel's fixtures:\n{shown}")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the docs as CI does: any warning or unresolved cross-reference fails the build."""
+    session.install("-e", ".[docs]")
+    session.run(
+        "python",
+        "-m",
+        "sphinx",
+        "-E",
+        "-W",
+        "--keep-going",
+        "-n",
+        "-b",
+        "html",
+        "docs",
+        "docs/_build/html",
+        *session.posargs,
+    )
 
 
 @nox.session

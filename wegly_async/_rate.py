@@ -64,7 +64,7 @@ class RateLimit:
 
     @property
     def allowance(self) -> int:
-        """Return how many requests may go at once: ``burst``, or one second's worth."""
+        """Return how many requests may go at once (``burst``, or one second's worth)."""
         return self.burst if self.burst is not None else max(1, math.ceil(self.per_second))
 
 

@@ -11,7 +11,7 @@ from ._emulator import WeglyEmulator
 
 
 class WeglyEmulatorFactory:
-    """Start ``WeglyEmulator``s on demand and close every one it started when it closes."""
+    """Start emulators (``WeglyEmulator``) on demand and close all it started when it closes."""
 
     def __init__(self) -> None:
         self._stack = contextlib.AsyncExitStack()
