@@ -17,7 +17,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
+import uuid
 from typing import Any, cast
 
 from ._client import WeglyClient
@@ -64,7 +67,14 @@ _RETRY_DELAY_MAX = 4.0
 _BEATS_PER_HEARTBEAT = 3
 _PROGRESS_GAP = 0.25  # at most four progress writes a second per job
 _STOP_SECONDS = 10.0  # how long a stopping worker waits for its jobs to reach a checkpoint
-_REDIS_PAUSE = 1.0  # before dequeuing again once Redis failed to answer
+# How long a sweep waits for a live worker to cancel a job it hands back (SAQ: 5 s); a
+# worker checks for that every second, and a dead one never answers.
+_HAND_BACK_WAIT = 2.0
+_REDIS_PAUSE = 1.0
+# A worker waits for a job in Redis (BLMOVE) this long at a time. Redis serves a waiting
+# BLMOVE even for a process that is frozen (SIGSTOP, a paused VM) but whose connection
+# lives: a short wait lets such a worker take no job a second after it froze.
+_DEQUEUE_SECONDS = 1.0  # before dequeuing again once Redis failed to answer
 _CONNECT_SECONDS = 10.0
 # Errors after which the same job may well work: the server or the lock, not the request.
 _TRANSIENT = (
@@ -140,7 +150,7 @@ class _ExportQueue(RedisQueue):
             elif not job.stuck:
                 continue
             swept.append(job_id)
-            await self._hand_back(job, abort)
+            await self._hand_back(job, min(abort, _HAND_BACK_WAIT))
         self._first_seen = seen
         return swept
 
@@ -260,6 +270,7 @@ def _status(job: Job) -> ChatJobStatus | None:
         total=total if type(total) is int else None,
         attempts=job.attempts,
         error=error,
+        worker=job.worker_id if state == "running" else None,
     )
 
 
@@ -389,10 +400,13 @@ async def work(
     timers: PartialTimersDict = {"schedule": 1, "worker_info": 10, "sweep": sweep, "abort": 1}
     worker: Worker[Context] = Worker(
         queue,
+        # Which machine and process runs a job, for export-status (and to find it).
+        id=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
         functions=[(_FUNCTION, export_chat)],
         concurrency=concurrency,
         timers=timers,
         cancellation_hard_deadline_s=_STOP_SECONDS,
+        dequeue_timeout=_DEQUEUE_SECONDS,
     )
     worker.SIGNALS = []  # the caller decides what stops a worker, not SAQ
     try:

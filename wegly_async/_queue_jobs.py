@@ -73,7 +73,10 @@ def check_queue_url(url: object, name: str = "queue URL") -> str:
         raise ValueError(f"{name} needs a host and a valid port, e.g. redis://127.0.0.1:6379/0")
     db = parts.path.lstrip("/")
     if "/" in db or (db and not db.isdecimal()) or parts.query or parts.fragment:
-        raise ValueError(f"{name} must end with a database number, e.g. /0, and nothing after it")
+        raise ValueError(
+            f"{name} must end with a database number and nothing after it, "
+            "e.g. redis://127.0.0.1:6379/0"
+        )
     return text
 
 
@@ -199,6 +202,15 @@ class ChatJobStatus:
     total: int | None = None
     attempts: int = 0
     error: str | None = None
+    worker: str | None = None  # HOST:PID:ID of the worker running it
+
+    @property
+    def worker_pid(self) -> int | None:
+        """Return the process id of the worker running the job, if it is running."""
+        if self.worker is None:
+            return None
+        parts = self.worker.rsplit(":", 2)
+        return int(parts[1]) if len(parts) == 3 and parts[1].isdecimal() else None
 
     def line(self) -> str:
         """Return the status as one line: ``CHAT_ID STATE events=N ...``."""
@@ -208,6 +220,8 @@ class ChatJobStatus:
             words.append(f"events={self.events}{total}")
         if self.attempts > 1:
             words.append(f"attempts={self.attempts}")
+        if self.worker is not None:
+            words.append(f"worker={self.worker}")
         words += [f"format={self.format}", f"out={self.out}"]
         if self.error is not None:
             words.append(f"error: {self.error}")

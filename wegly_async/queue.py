@@ -5,7 +5,7 @@ format and the order, so the same export enqueued twice is one job. ``run_worker
 jobs with a client the caller made (its token from the worker's own environment: no
 token is ever written to Redis); workers on several machines share the output directory.
 Each job is the chat's resumable export: a worker that dies mid-chat stops beating, and
-within about ``heartbeat`` plus ``sweep`` seconds plus the engine's five-second hand-back
+within about ``heartbeat`` plus ``sweep`` seconds plus a two-second hand-back
 another worker resumes the chat from its checkpoint. ``export_status`` reads back every
 job's state. The engine is SAQ (the ``queue`` extra), imported only when one of these
 functions runs; without it they raise ``ImportError`` naming the extra.
