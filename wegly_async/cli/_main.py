@@ -319,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--concurrency",
         type=int,
         default=DEFAULT_EXPORT_CONCURRENCY,
-        help="requests in flight over all chats (default %(default)s)",
+        help="requests in flight over all chats; with --queue, for each chat (default %(default)s)",
     )
     export.add_argument("--fsync", action="store_true", help="fsync every page (power-loss safe)")
     export.add_argument(
