@@ -142,6 +142,27 @@ async def test_a_chat_another_export_is_writing_waits_for_its_lock(
     assert_jsonl_exact(out / f"{chat_id}.jsonl", emu.events(chat_id))
 
 
+async def test_a_worker_without_the_output_directory_writes_nothing_and_leaves_the_job(
+    redis_url: str, emu: WeglyEmulator, tmp_path: Path
+) -> None:
+    chat_id = emu.create_chat(events=20, seed=704)
+    out = tmp_path / "share"
+    await enqueue_exports(redis_url, [chat_id], out)
+    assert out.is_dir()  # made where the export was enqueued...
+    out.rmdir()  # ...and not mounted on this worker's machine
+    async with worker(redis_url, emu):
+        left = await wait_for_state(
+            redis_url,
+            chat_id,
+            lambda s: s.error is not None and "mount the shared --out" in s.error,
+            within=WAIT,
+            what="the attempt refused for want of the directory",
+        )
+    assert left.state == "queued"  # for a worker that has it
+    assert not out.exists()
+    assert emu.requests == []
+
+
 async def test_an_unreachable_redis_is_a_queue_connection_error(tmp_path: Path) -> None:
     # A free loopback port nothing listens on.
     import socket

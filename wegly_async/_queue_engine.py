@@ -331,14 +331,21 @@ async def _run_job(client: WeglyClient, ctx: Context, **kwargs: Any) -> dict[str
     beat = _Beat(job)
     beating = asyncio.create_task(beat.run())
     failure: str | None = None
+    unmounted: str | None = None
     try:
         spec = ExportJob.from_kwargs(kwargs)
-        result = await _export(client, spec, beat)
+        unmounted = await _not_mounted(spec.out)
+        if unmounted is None:
+            result = await _export(client, spec, beat)
     except (ValueError, TypeError) as exc:
         # A job or files that cannot be resumed (a foreign checkpoint, a link): no retry.
         failure = f"{type(exc).__name__}: {exc}"
     finally:
         await _stop(beating)
+    if unmounted is not None:
+        logger.warning("job %s: %s", job.key, unmounted)
+        await beat.send(error=unmounted)
+        raise _TryAgainError(unmounted)  # another worker may have it mounted
     if failure is not None:
         logger.warning("job %s failed: %s", job.key, failure)
         await beat.send(error=failure)
@@ -354,6 +361,13 @@ async def _run_job(client: WeglyClient, ctx: Context, **kwargs: Any) -> dict[str
         raise _TryAgainError(error)
     logger.warning("chat %s failed: %s", spec.chat_id, error)
     return {"events": chat.events, "error": error}
+
+
+async def _not_mounted(out: str) -> str | None:
+    """Say why ``out`` cannot be used here: a worker never makes it, lest it write a local copy."""
+    if await asyncio.to_thread(os.path.isdir, out):
+        return None
+    return f"{out} is not a directory on worker {socket.gethostname()}: mount the shared --out"
 
 
 class _TryAgainError(Exception):

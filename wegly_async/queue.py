@@ -72,7 +72,7 @@ async def enqueue_exports(
     must see as the same directory. A job whose key is already queued or running is left
     as it is (``created=False``); one that finished is enqueued again and catches up.
     ``heartbeat`` is how many seconds a job may go untouched before it is handed to
-    another worker.
+    another worker. ``out_dir`` is created here if it is missing.
 
     Raises:
         ValueError: the URL, a chat id or a setting is not acceptable (before connecting).
@@ -103,7 +103,17 @@ async def enqueue_exports(
     }
     from ._queue_engine import enqueue
 
+    # Made here, where the export is started: a worker never makes it (see run_worker).
+    for out in {job.out for job in jobs.values()}:
+        await asyncio.to_thread(_make_out_dir, out)
     return await enqueue(url, list(jobs.values()), heartbeat)
+
+
+def _make_out_dir(out: str) -> None:
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot use {out} as the output directory: {exc}") from exc
 
 
 async def run_worker(
@@ -119,7 +129,9 @@ async def run_worker(
     Cancelling it stops it the same way: each running chat is left at its last checkpoint
     and its job goes back to the queue for this or another worker. Every ``sweep``
     seconds one worker of the fleet hands the jobs of workers that stopped beating to
-    the others. The caller owns ``client`` (and closes it).
+    the others. A job whose output directory does not exist on this machine (the shared
+    directory not mounted) is not written here but tried again later, by any worker.
+    The caller owns ``client`` (and closes it).
 
     Raises:
         ValueError: the URL, ``concurrency`` or ``sweep`` is not acceptable.
