@@ -20,7 +20,7 @@ nox.options.sessions = ["lint", "tests-latest", "tests-aiohttp313", "build", "do
 @nox.session
 def lint(session: nox.Session) -> None:
     """Run ruff and mypy --strict."""
-    session.install("-e", ".[lint,test,cli,bench]")
+    session.install("-e", ".[lint,test,cli,bench,queue]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
@@ -29,7 +29,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(name="tests-latest")
 def tests_latest(session: nox.Session) -> None:
     """Run every test that needs no aioresponses on the newest aiohttp (and with rich)."""
-    session.install("-e", ".[test,cli]", "--upgrade", "aiohttp")
+    session.install("-e", ".[test,cli,queue]", "--upgrade", "aiohttp")
     session.run("python", "-c", "import aiohttp; print('aiohttp', aiohttp.__version__)")
     session.run("pytest", "-m", "not mocked", *session.posargs)
 
@@ -37,7 +37,7 @@ def tests_latest(session: nox.Session) -> None:
 @nox.session(name="tests-aiohttp313")
 def tests_aiohttp313(session: nox.Session) -> None:
     """Run the whole suite, aioresponses unit tests included, on aiohttp 3.13 (without rich)."""
-    session.install("-e", ".[test]", "aiohttp>=3.13,<3.14")
+    session.install("-e", ".[test,queue]", "aiohttp>=3.13,<3.14")
     session.run("python", "-c", "import aiohttp; print('aiohttp', aiohttp.__version__)")
     session.run("pytest", *session.posargs)
 

@@ -19,6 +19,7 @@
     ├── InvalidResponseError            a 2xx answer we could not understand
     ├── TimelineChangedError            a timeline changed in a way paging cannot follow
     ├── ExportLockedError               another export is writing the same chat's files
+    ├── QueueConnectionError            could not talk to the export job queue's Redis
     └── WebhookError                    a webhook delivery we refuse
         ├── WebhookSignatureError       its signature is missing or wrong (nothing parsed)
         └── WebhookPayloadError         its body is not the event envelope
@@ -48,6 +49,7 @@ __all__ = [
     "InvalidResponseError",
     "NotFoundError",
     "PermissionDeniedError",
+    "QueueConnectionError",
     "RateLimitError",
     "SendOutcomeUnknownError",
     "SendTimeoutError",
@@ -211,6 +213,10 @@ class TimelineChangedError(WeglyError):
 
 class ExportLockedError(WeglyError):
     """Raise when another export, in this process or another, is writing the same chat."""
+
+
+class QueueConnectionError(WeglyError):
+    """Raise when the export job queue's Redis cannot be reached or answers with an error."""
 
 
 class WebhookError(WeglyError):

@@ -25,6 +25,10 @@ async def run_export(args: argparse.Namespace) -> int:
     SIGINT and SIGTERM stop it the same way: the chats being written are left at their
     last checkpoint, and ``Interrupted`` says to run the same command again.
     """
+    if args.queue is not None:
+        from ._queue import enqueue_export
+
+        return await enqueue_export(args)
     with usage_errors():
         chat_ids = [check_chat_id(chat_id, "CHAT_ID") for chat_id in args.chat_ids]
     client = make_client(args)

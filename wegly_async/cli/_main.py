@@ -31,6 +31,7 @@ from .._version import __version__
 from ._crm import add_deal_parser, add_lead_parser
 from ._exits import EXIT_INTERRUPTED, EXIT_USAGE, Interrupted, UsageError
 from ._parser import SuggestingParser
+from ._queue import add_queue_options, add_queue_parsers
 from ._webhook import add_webhook_parser
 
 __all__ = ["build_parser", "main", "run"]
@@ -81,6 +82,7 @@ examples:
   wegly-async chat CHAT_ID                  # the chat's fields
   wegly-async lead create --title "Site: Ana" --phone +5511999990000
   wegly-async export CHAT_ID --out backup/
+  wegly-async export CHAT_ID... --out /mnt/x --queue redis://HOST:6379/0   # then: worker
 
 Run "wegly-async COMMAND --help" for a command's options and examples.
 """
@@ -317,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--concurrency",
         type=int,
         default=DEFAULT_EXPORT_CONCURRENCY,
-        help="requests in flight over all chats (default %(default)s)",
+        help="requests in flight over all chats; with --queue, for each chat (default %(default)s)",
     )
     export.add_argument("--fsync", action="store_true", help="fsync every page (power-loss safe)")
     export.add_argument(
@@ -333,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="start CSV files with a UTF-8 BOM, so Excel shows accents right",
     )
     export.add_argument("--no-progress", action="store_true", help="print no progress")
+    add_queue_options(export)
     _add_connection_options(export)
 
     _add_send_parser(commands)
@@ -342,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_webhook_parser(commands)
     add_lead_parser(commands, _add_connection_options)
     add_deal_parser(commands, _add_connection_options)
+    add_queue_parsers(commands, _add_connection_options)
     return parser
 
 
@@ -355,6 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ._crm import run_deal, run_lead
     from ._demo import run_demo
     from ._export import run_export
+    from ._queue import run_export_status, run_worker_command
     from ._send import run_send
     from ._timeline import run_timeline
     from ._webhook import run_webhook
@@ -370,6 +375,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "webhook": run_webhook,
         "lead": run_lead,
         "deal": run_deal,
+        "worker": run_worker_command,
+        "export-status": run_export_status,
     }[args.command]
     try:
         return asyncio.run(runner(args))
