@@ -8,8 +8,10 @@ through ``router`` and ``mock_client``, which run on every aiohttp. aioresponses
 from __future__ import annotations
 
 import inspect
+import ipaddress
 import os
 import re
+import socket
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -28,6 +30,24 @@ API = f"{BASE_URL}/integrations/external"
 # Routes as a transport sees them (``TransportRequest.path``): relative to API.
 SEND_ROUTE = f"/chats/{CHAT_ID}/messages"
 TIMELINE_ROUTE = f"/chats/{CHAT_ID}/timeline"
+
+
+def _loopback_only(connect: Callable[..., Any]) -> Callable[..., Any]:
+    def guarded(sock: socket.socket, address: Any, /) -> Any:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            if not ipaddress.ip_address(host.split("%", 1)[0]).is_loopback:
+                raise ConnectionRefusedError(f"tests talk to loopback only, not to {host}")
+        return connect(sock, address)
+
+    return guarded
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests reach only servers they start on 127.0.0.1 / ::1: any other address is refused
+    # at the socket, so a stray URL in a test, an example or a docs block fails loudly.
+    socket.socket.connect = _loopback_only(socket.socket.connect)  # type: ignore[method-assign]
+    socket.socket.connect_ex = _loopback_only(socket.socket.connect_ex)  # type: ignore[method-assign]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -21,6 +21,7 @@ PUBLIC_MODULES = [
     "wegly_async.webhooks",
     "wegly_async.pagination",
     "wegly_async.export",
+    "wegly_async.queue",
     "wegly_async.testing",
 ]
 _DIRECTIVE_RE = re.compile(
