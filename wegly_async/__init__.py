@@ -35,6 +35,7 @@ from ._errors import (
     InvalidResponseError,
     NotFoundError,
     PermissionDeniedError,
+    RateBudgetError,
     RateLimitError,
     SendOutcomeUnknownError,
     SendTimeoutError,
@@ -47,6 +48,7 @@ from ._errors import (
 )
 from ._pipeline import RawResponse, RequestOptions
 from ._rate import RateLimit, RateLimitState
+from ._rate_redis import SharedRateBudget
 from ._transport import AsyncTransport, TransportError, TransportRequest, TransportResponse
 from ._uploads import FileInput
 from ._version import __version__
@@ -156,6 +158,7 @@ __all__ = [
     "Pipeline",
     "Proposal",
     "ProposalItem",
+    "RateBudgetError",
     "RateLimit",
     "RateLimitError",
     "RateLimitState",
@@ -173,6 +176,7 @@ __all__ = [
     "SendResult",
     "SendTimeoutError",
     "SentVia",
+    "SharedRateBudget",
     "Stage",
     "TemplateField",
     "TimelineChangedError",

@@ -19,6 +19,7 @@ from ._constants import (
 )
 from ._pipeline import APIRequest, Pipeline, RawResponse, RequestOptions, check_options
 from ._rate import RateController, RateLimit, RateLimitState
+from ._rate_redis import SharedRateBudget
 from ._retry import RetryPolicy
 from ._transport import AsyncTransport, TransportRequest, TransportResponse
 from ._validation import check_int
@@ -42,7 +43,9 @@ class WeglyClient:
     session you pass stays yours and is never closed by the client. A success answer larger
     than ``max_response_bytes`` (after decompression) raises ``InvalidResponseError``.
     Every request is paced by one controller: a 429 pauses them all and lowers the pace,
-    successes raise it again, up to ``rate_limit`` when one is given.
+    successes raise it again, up to ``rate_limit`` when one is given. With ``rate_budget``
+    the pace, the pauses and AIMD are those of a budget in Redis that every client given
+    the same budget name shares (a fleet of workers); the budget stays yours to close.
 
     Raises:
         ValueError: no token was found, or the base URL or origin is not acceptable.
@@ -69,11 +72,17 @@ class WeglyClient:
         max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         rate_limit: RateLimit | None = None,
+        rate_budget: SharedRateBudget | None = None,
         session: aiohttp.ClientSession | None = None,
         transport: AsyncTransport | None = None,
     ) -> None:
         if transport is not None and session is not None:
             raise TypeError("pass session= or transport=, not both: a transport holds its session")
+        if rate_budget is not None and not isinstance(rate_budget, SharedRateBudget):
+            raise TypeError(
+                f"rate_budget must be a wa.SharedRateBudget, got {type(rate_budget).__name__}"
+            )
+        rate = RateController(rate_limit) if rate_budget is None else rate_budget.pacer(rate_limit)
         if transport is None:
             transport = AiohttpTransport(session)
         elif not isinstance(transport, AsyncTransport):
@@ -92,7 +101,7 @@ class WeglyClient:
                 max_response_bytes=check_int(
                     max_response_bytes, "max_response_bytes", minimum=MIN_MAX_RESPONSE_BYTES
                 ),
-                rate=RateController(rate_limit),
+                rate=rate,
             ),
             owns_transport=True,
         )
@@ -218,6 +227,7 @@ class WeglyClient:
         transport = self._pipeline.transport
         self._pipeline = attrs.evolve(self._pipeline, transport=_ClosedTransport())
         if self._owns_transport:
+            await self._pipeline.rate.aclose()
             await transport.aclose()
 
     async def __aenter__(self) -> Self:

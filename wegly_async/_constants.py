@@ -32,6 +32,13 @@ PACE_INCREASE = 0.02
 PACE_ACCEPT_WINDOW = 2.0
 PACE_MIN_SAMPLES = 5
 PACE_MIN_PER_SECOND = 0.5
+# A shared rate budget (_rate_redis.py) lives in one Redis hash under this prefix; it expires
+# this long after its last use (or its pause, if that ends later), so an abandoned one goes.
+BUDGET_KEY_PREFIX = "wegly-async:rate:"
+DEFAULT_BUDGET_TTL = 600.0
+MAX_BUDGET_NAME = 200
+# ``SharedRateBudget.from_url``: a Redis that does not answer fails the request this soon.
+BUDGET_REDIS_TIMEOUT = 5.0
 
 # The largest success body read (after decompression): a page of 100 events is ~100 KiB,
 # so this leaves room for huge pages while a hostile answer cannot exhaust memory.

@@ -19,6 +19,7 @@
     ├── InvalidResponseError            a 2xx answer we could not understand
     ├── TimelineChangedError            a timeline changed in a way paging cannot follow
     ├── ExportLockedError               another export is writing the same chat's files
+    ├── RateBudgetError                 a shared rate budget (Redis) could not be reached
     └── WebhookError                    a webhook delivery we refuse
         ├── WebhookSignatureError       its signature is missing or wrong (nothing parsed)
         └── WebhookPayloadError         its body is not the event envelope
@@ -48,6 +49,7 @@ __all__ = [
     "InvalidResponseError",
     "NotFoundError",
     "PermissionDeniedError",
+    "RateBudgetError",
     "RateLimitError",
     "SendOutcomeUnknownError",
     "SendTimeoutError",
@@ -95,6 +97,10 @@ class SendTimeoutError(SendOutcomeUnknownError, APITimeoutError):
     It is both a ``SendOutcomeUnknownError`` (read the timeline before sending again) and
     an ``APITimeoutError``, so either ``except`` clause catches it.
     """
+
+
+class RateBudgetError(WeglyError):
+    """Raise when a shared rate budget could not be reached: the request was not sent."""
 
 
 class APIStatusError(WeglyError):
