@@ -28,8 +28,10 @@ CHATS = 16
 MODES = ("shared budget", "local controllers")
 
 
-async def _fleet(events: int, redis_url: str, mode: str, run: int) -> tuple[float, float]:
-    """Run the workers once and return the accepted answers per second and the 429 share."""
+async def _fleet(
+    events: int, redis_url: str, mode: str, run: int
+) -> tuple[list[tuple[float, int]], float]:
+    """Run the workers once and return every answer (time, status) and when they started."""
     async with WeglyEmulator(rate_limit=LIMIT) as emu:
         chats = [emu.create_chat(events=events, seed=n) for n in range(CHATS)]
         url = redis_url if mode == "shared budget" else "-"
@@ -69,7 +71,12 @@ async def _fleet(events: int, redis_url: str, mode: str, run: int) -> tuple[floa
         events_done += summary["events"]
     if events_done != events * CHATS:
         raise RuntimeError(f"the fleet exported {events_done} events, not {events * CHATS}")
-    elapsed = max(at for at, _ in answers) - started
+    return sorted(answers), started
+
+
+def _rates(answers: list[tuple[float, int]], started: float) -> tuple[float, float]:
+    """Return the accepted answers per second and the share of 429s."""
+    elapsed = answers[-1][0] - started
     accepted = sum(1 for _, status in answers if status == 200)
     refused = sum(1 for _, status in answers if status == 429)
     return accepted / elapsed, refused / len(answers)
@@ -82,7 +89,7 @@ async def run(quick: bool) -> list[Row]:
     rows: list[Row] = []
     with redis_server() as redis_url:
         for number, mode in enumerate(MODES):
-            rate, refused = await _fleet(events, redis_url, mode, number)
+            rate, refused = _rates(*await _fleet(events, redis_url, mode, number))
             rows.append(
                 Row(
                     "fleet",

@@ -123,6 +123,14 @@ async def test_clients_of_one_budget_share_its_burst_and_pace(budgets: Budgets) 
     assert times == [0.0, 0.0, 0.1, 0.2, 0.3, 0.4]
 
 
+async def test_without_a_burst_the_fleet_sends_half_a_second_at_once(budgets: Budgets) -> None:
+    clock = budgets.clock
+    first, second = (pacer(budgets(), clock, wa.RateLimit(10)) for _ in range(2))
+    times = [await let_through(rate, clock) for _ in range(4) for rate in (first, second)]
+    # Five at once (not ten): the server's bucket keeps room for the jitter of the fleet.
+    assert times == [0.0] * 5 + [0.1, 0.2, 0.3]
+
+
 async def test_clients_of_different_budgets_do_not_share(budgets: Budgets) -> None:
     clock = budgets.clock
     limit = wa.RateLimit(10, burst=2)

@@ -37,6 +37,11 @@ PACE_MIN_PER_SECOND = 0.5
 BUDGET_KEY_PREFIX = "wegly-async:rate:"
 DEFAULT_BUDGET_TTL = 600.0
 MAX_BUDGET_NAME = 200
+# A fleet's requests reach the server with more jitter than one process's (processes are
+# descheduled, machines sit behind different links), and a pace at exactly the server's
+# bucket has no room for it: without ``RateLimit.burst`` a shared budget sends at most this
+# many seconds' worth at once, leaving the rest of a bucket one second deep for the jitter.
+BUDGET_BURST_SECONDS = 0.5
 # ``SharedRateBudget.from_url``: a Redis that does not answer fails the request this soon.
 BUDGET_REDIS_TIMEOUT = 5.0
 

@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Self
 
 from ._constants import (
+    BUDGET_BURST_SECONDS,
     BUDGET_KEY_PREFIX,
     BUDGET_REDIS_TIMEOUT,
     DEFAULT_BUDGET_TTL,
@@ -206,6 +207,15 @@ def _check_url(url: object) -> str:
     return url
 
 
+def _fleet_burst(limit: RateLimit | None) -> int:
+    """Return how many requests the fleet may send at once: ``burst``, or half a second's worth."""
+    if limit is None:
+        return 1
+    if limit.burst is not None:
+        return limit.burst
+    return max(1, math.ceil(limit.per_second * BUDGET_BURST_SECONDS))
+
+
 def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -214,8 +224,10 @@ class SharedRateBudget:
     """Pace every client given this budget as one: a Redis key shared by processes and machines.
 
     Give every client of the fleet the same ``name`` (one budget per token: the server's
-    limit is per token) and the same ``rate_limit``; ``ttl`` is how long, in seconds, the
-    budget outlives its last use. ``clock`` is for tests: without it Redis's clock decides.
+    limit is per token) and the same ``rate_limit``; without its ``burst`` the fleet sends
+    at most half a second's worth at once, leaving room in the server's bucket for the
+    jitter of many processes. ``ttl`` is how long, in seconds, the budget outlives its last
+    use. ``clock`` is for tests: without it Redis's clock decides.
     A budget made by ``from_url`` owns its Redis client: close it with ``aclose()``.
 
     Raises:
@@ -320,7 +332,7 @@ class SharedRateBudget:
         common = (
             "" if clock is None else repr(clock()),
             "" if limit is None else repr(float(limit.per_second)),
-            str(limit.allowance if limit is not None else 1),
+            str(_fleet_burst(limit)),
             repr(self._ttl),
             repr(PACE_ACCEPT_WINDOW),
         )

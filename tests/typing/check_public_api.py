@@ -158,13 +158,11 @@ async def crm(client: wa.WeglyClient) -> None:
 
 
 async def fleet_worker() -> None:
-    async with wa.SharedRateBudget.from_url("redis://127.0.0.1:6379/0", name="company-x") as budget:
-        async with wa.WeglyClient(
-            rate_limit=wa.RateLimit(per_second=50), rate_budget=budget
-        ) as client:
-            state: wa.RateLimitState = client.rate_limit_state
-            print(state.per_second, budget.name, budget.key)
-            try:
-                await client.chats.send_text("3c90c3cc-0d44-4b50-8888-8dd25736052a", "oi")
-            except wa.RateBudgetError as exc:
-                print(exc)
+    budget = wa.SharedRateBudget.from_url("redis://127.0.0.1:6379/0", name="company-x")
+    async with budget, wa.WeglyClient(rate_limit=wa.RateLimit(50), rate_budget=budget) as client:
+        state: wa.RateLimitState = client.rate_limit_state
+        print(state.per_second, budget.name, budget.key)
+        try:
+            await client.chats.send_text("3c90c3cc-0d44-4b50-8888-8dd25736052a", "oi")
+        except wa.RateBudgetError as exc:
+            print(exc)
