@@ -330,17 +330,23 @@ async def test_the_budget_expires_after_its_ttl_or_its_pause(
     budgets: Budgets, redis_url: str
 ) -> None:
     clock = budgets.clock
-    budget = budgets(ttl=0.2)
-    rate = pacer(budget, clock, wa.RateLimit(1, burst=1))
+    limit = wa.RateLimit(1, burst=1)
+    kept, brief = (
+        pacer(budgets("kept"), clock, limit),
+        pacer(budgets("brief", ttl=0.2), clock, limit),
+    )
     async with redis.asyncio.Redis.from_url(redis_url) as r:
-        await let_through(rate, clock)
-        assert 0 < await r.pttl(budget.key) <= 200
+        await let_through(kept, clock)
+        assert 500_000 < await r.pttl("wegly-async:rate:kept") <= 600_000  # the default ttl
+        await let_through(brief, clock)
         await asyncio.sleep(0.3)  # Redis drops a key whose time has passed when it is read
-        assert not await r.exists(budget.key)
-        assert await let_through(rate, clock) == 0.0  # a new budget, with its burst again
-        rate.observe(429, {}, 30.0)
-        await rate.aclose()
-        assert 30_000 < await r.pttl(budget.key) <= 30_200  # kept until the pause has ended
+        assert not await r.exists("wegly-async:rate:brief")
+        # Forgotten: its one slot is free again at once, while the kept budget's next is 1 s away.
+        assert await let_through(brief, clock) == 0.0
+        assert await let_through(kept, clock) == 1.0
+        brief.observe(429, {}, 30.0)
+        await brief.aclose()
+        assert 29_000 < await r.pttl("wegly-async:rate:brief") <= 30_200  # kept past its pause
 
 
 async def test_the_token_never_reaches_redis_or_the_logs(
