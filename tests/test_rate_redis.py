@@ -225,8 +225,8 @@ async def test_the_latest_deadline_wins(budgets: Budgets) -> None:
     clock = budgets.clock
     first, second = pacer(budgets(), clock), pacer(budgets(), clock)
     first.observe(429, {}, 5.0)
-    second.observe(429, {}, 1.0)  # a shorter announcement does not shorten the pause
     await first.aclose()
+    second.observe(429, {}, 1.0)  # a shorter announcement, later, does not shorten the pause
     await second.aclose()
     assert await let_through(second, clock) == 5.0
     assert await let_through(first, clock) == 5.0
@@ -304,23 +304,44 @@ async def test_successes_raise_the_pace_no_higher_than_the_limit(budgets: Budget
     assert rate.state().per_second == 2.0
 
 
+async def accepted_at_20_per_second(
+    first: SharedPacer, second: SharedPacer, clock: FakeClock
+) -> None:
+    """Let 20 answers each succeed over 2 s, then hand the last ones in to the budget."""
+    for _ in range(20):
+        for rate in (first, second):
+            await let_through(rate, clock)
+            rate.observe(200, {}, None)
+        clock.now += 0.1
+    await let_through(first, clock)
+    await let_through(second, clock)
+
+
 async def test_without_a_limit_the_fleet_learns_the_pace_it_was_accepted_at(
     budgets: Budgets,
 ) -> None:
     clock = budgets.clock
     first, second = pacer(budgets(), clock), pacer(budgets(), clock)
-    for _ in range(20):  # 20 answers each over 2 s: the fleet was accepted at 20 requests/s
-        for rate in (first, second):
-            await let_through(rate, clock)
-            rate.observe(200, {}, None)
-        clock.now += 0.1
-    await let_through(first, clock)  # hands in its last success
-    await let_through(second, clock)
+    await accepted_at_20_per_second(first, second, clock)
     assert first.state().per_second is None  # not paced until a 429 teaches it
     second.observe(429, {}, 1.0)
     await second.aclose()
     await let_through(first, clock)
     assert first.state().per_second == pytest.approx(18.0, rel=0.1)
+
+
+async def test_a_429_lowers_the_pace_to_at_most_what_the_fleet_was_accepted_at(
+    budgets: Budgets,
+) -> None:
+    clock = budgets.clock
+    limit = wa.RateLimit(100)
+    first, second = pacer(budgets(), clock, limit), pacer(budgets(), clock, limit)
+    await accepted_at_20_per_second(first, second, clock)
+    second.observe(429, {}, 1.0)
+    await second.aclose()
+    await let_through(first, clock)
+    # Not 90 (0.9 x the pace): the server took about 20 a second, so that is where to go.
+    assert first.state().per_second == pytest.approx(20.0, rel=0.1)
 
 
 # --- Redis: keys, expiry, secrets, trouble ----------------------------------------------------
