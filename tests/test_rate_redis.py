@@ -25,7 +25,7 @@ from conftest import BASE_URL, TOKEN
 import wegly_async as wa
 from wegly_async._rate_redis import SharedPacer
 from wegly_async.testing import MockResponse, MockTransport
-from wegly_async.testing._redis import _free_port
+from wegly_async.testing._redis import _free_port, redis_server
 
 ROOT = Path(__file__).resolve().parents[1]
 OK = {"total": 0, "records": []}
@@ -411,6 +411,40 @@ async def test_redis_out_of_reach_fails_the_request_before_it_is_sent() -> None:
     assert "hunter2" not in message
     assert caught.value.__context__ is None
     assert caught.value.__cause__ is None
+
+
+async def test_redis_lost_mid_run_warns_of_the_lost_pause_and_fails_the_next_request(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock()
+    server = redis_server()
+    url = server.__enter__()
+    sent: list[str] = []
+
+    def handler(request: wa.TransportRequest) -> MockResponse:
+        sent.append(request.path)
+        if len(sent) == 1:
+            return MockResponse(200, json=OK)
+        server.__exit__(None, None, None)  # Redis goes away while the server says 429
+        return MockResponse(429, headers={"Retry-After": "1"}, json=OK)
+
+    budget = wa.SharedRateBudget.from_url(url, name="fleet", clock=clock)
+    client = client_on(budget, clock, handler, max_retries=0)
+    await client.request("GET", "/chats")
+    with caplog.at_level(logging.WARNING, logger="wegly_async"):
+        with pytest.raises(wa.RateLimitError):
+            await client.request("GET", "/chats")
+        # The pause could not be told to the fleet: said at once, and the next request fails
+        # before it is sent.
+        with pytest.raises(wa.RateBudgetError, match="could not be reached"):
+            await client.request("GET", "/chats")
+        await client.close()
+    await budget.aclose()
+    assert sent == ["/chats", "/chats"]
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "rate budget 'fleet'" in warnings[0].getMessage()
+    assert TOKEN not in caplog.text
 
 
 # --- arguments ----------------------------------------------------------------------------------
