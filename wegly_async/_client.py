@@ -43,9 +43,11 @@ class WeglyClient:
     session you pass stays yours and is never closed by the client. A success answer larger
     than ``max_response_bytes`` (after decompression) raises ``InvalidResponseError``.
     Every request is paced by one controller: a 429 pauses them all and lowers the pace,
-    successes raise it again, up to ``rate_limit`` when one is given. With ``rate_budget``
-    the pace, the pauses and AIMD are those of a budget in Redis that every client given
-    the same budget name shares (a fleet of workers); the budget stays yours to close.
+    successes raise it again, up to ``rate_limit`` when one is given.
+
+    With ``rate_budget`` the pace, the pauses and AIMD are those of a budget in Redis that
+    every client given the same budget name shares (a fleet of workers); the budget stays
+    yours to close.
 
     Raises:
         ValueError: no token was found, or the base URL or origin is not acceptable.
@@ -71,8 +73,8 @@ class WeglyClient:
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        rate_limit: RateLimit | None = None,
         rate_budget: SharedRateBudget | None = None,
+        rate_limit: RateLimit | None = None,
         session: aiohttp.ClientSession | None = None,
         transport: AsyncTransport | None = None,
     ) -> None:

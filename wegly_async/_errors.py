@@ -18,8 +18,8 @@
     │   └── InternalServerError         >= 500
     ├── InvalidResponseError            a 2xx answer we could not understand
     ├── TimelineChangedError            a timeline changed in a way paging cannot follow
-    ├── ExportLockedError               another export is writing the same chat's files
     ├── RateBudgetError                 a shared rate budget (Redis) could not be reached
+    ├── ExportLockedError               another export is writing the same chat's files
     └── WebhookError                    a webhook delivery we refuse
         ├── WebhookSignatureError       its signature is missing or wrong (nothing parsed)
         └── WebhookPayloadError         its body is not the event envelope

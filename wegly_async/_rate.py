@@ -99,9 +99,10 @@ class Pacer(Protocol):
 
     async def aclose(self) -> None:
         """Finish what the pacer still has in flight (the client's ``close()`` calls it)."""
+        return  # a pacer in this process keeps no resource
 
 
-class RateController:
+class RateController(Pacer):
     """Decide when each request of one client may go: pauses, a pace, and AIMD on 429s."""
 
     def __init__(
@@ -190,9 +191,6 @@ class RateController:
             reset = _exhausted_until(headers, now)
             if reset is not None:
                 self._pause(now, reset - now, status)
-
-    async def aclose(self) -> None:
-        """Do nothing: a controller keeps no resource."""
 
     def _pause(self, now: float, seconds: float, status: int) -> None:
         deadline = now + seconds
