@@ -13,6 +13,7 @@ from typing import Any
 from . import (
     bench_decode,
     bench_export,
+    bench_fleet,
     bench_import,
     bench_pacing,
     bench_paging,
@@ -32,6 +33,7 @@ ASYNC_SECTIONS: dict[str, Callable[[bool], Coroutine[Any, Any, list[Row]]]] = {
     "paging": bench_paging.run,
     "requests": bench_requests.run,
     "pacing": bench_pacing.run,
+    "fleet": bench_fleet.run,
     "sends": bench_sends.run,
     "export": bench_export.run,
     "webhooks": bench_webhooks.run,
@@ -41,6 +43,7 @@ SECTIONS = [
     "paging",
     "requests",
     "pacing",
+    "fleet",
     "sends",
     "webhooks",
     "export",

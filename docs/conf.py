@@ -58,7 +58,8 @@ STDLIB_MODULES = [
 nitpick_ignore_regex = [
     (r"py:.*", rf"({'|'.join(STDLIB_MODULES)})(\..+)?"),
     (r"py:class", r"Decimal|Path|Self"),
-    (r"py:.*", r"(aiohttp|multidict|yarl)\..+"),
+    (r"py:.*", r"(aiohttp|multidict|yarl|redis)\..+"),
+    (r"py:class", r"Redis"),  # redis.asyncio.Redis, named as the signature imports it
     # Type variables are placeholders in generic signatures, not something to link to.
     (r"py:class", r"(wegly_async\.[\w.]+\.)?T"),
 ]

@@ -36,6 +36,7 @@ from ._errors import (
     NotFoundError,
     PermissionDeniedError,
     QueueConnectionError,
+    RateBudgetError,
     RateLimitError,
     SendOutcomeUnknownError,
     SendTimeoutError,
@@ -49,6 +50,7 @@ from ._errors import (
 from ._logs import setup_logging as _setup_logging
 from ._pipeline import RawResponse, RequestOptions
 from ._rate import RateLimit, RateLimitState
+from ._rate_redis import SharedRateBudget
 from ._transport import AsyncTransport, TransportError, TransportRequest, TransportResponse
 from ._uploads import FileInput
 from ._version import __version__
@@ -159,6 +161,7 @@ __all__ = [
     "Proposal",
     "ProposalItem",
     "QueueConnectionError",
+    "RateBudgetError",
     "RateLimit",
     "RateLimitError",
     "RateLimitState",
@@ -176,6 +179,7 @@ __all__ = [
     "SendResult",
     "SendTimeoutError",
     "SentVia",
+    "SharedRateBudget",
     "Stage",
     "TemplateField",
     "TimelineChangedError",

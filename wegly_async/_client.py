@@ -19,6 +19,7 @@ from ._constants import (
 )
 from ._pipeline import APIRequest, Pipeline, RawResponse, RequestOptions, check_options
 from ._rate import RateController, RateLimit, RateLimitState
+from ._rate_redis import SharedRateBudget
 from ._retry import RetryPolicy
 from ._transport import AsyncTransport, TransportRequest, TransportResponse
 from ._validation import check_int
@@ -44,6 +45,10 @@ class WeglyClient:
     Every request is paced by one controller: a 429 pauses them all and lowers the pace,
     successes raise it again, up to ``rate_limit`` when one is given.
 
+    With ``rate_budget`` the pace, the pauses and AIMD are those of a budget in Redis that
+    every client given the same budget name shares (a fleet of workers); the budget stays
+    yours to close.
+
     Raises:
         ValueError: no token was found, or the base URL or origin is not acceptable.
         TypeError: an argument has the wrong type.
@@ -68,12 +73,18 @@ class WeglyClient:
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        rate_budget: SharedRateBudget | None = None,
         rate_limit: RateLimit | None = None,
         session: aiohttp.ClientSession | None = None,
         transport: AsyncTransport | None = None,
     ) -> None:
         if transport is not None and session is not None:
             raise TypeError("pass session= or transport=, not both: a transport holds its session")
+        if rate_budget is not None and not isinstance(rate_budget, SharedRateBudget):
+            raise TypeError(
+                f"rate_budget must be a wa.SharedRateBudget, got {type(rate_budget).__name__}"
+            )
+        rate = RateController(rate_limit) if rate_budget is None else rate_budget._pacer(rate_limit)
         if transport is None:
             transport = AiohttpTransport(session)
         elif not isinstance(transport, AsyncTransport):
@@ -92,7 +103,7 @@ class WeglyClient:
                 max_response_bytes=check_int(
                     max_response_bytes, "max_response_bytes", minimum=MIN_MAX_RESPONSE_BYTES
                 ),
-                rate=RateController(rate_limit),
+                rate=rate,
             ),
             owns_transport=True,
         )
@@ -218,6 +229,7 @@ class WeglyClient:
         transport = self._pipeline.transport
         self._pipeline = attrs.evolve(self._pipeline, transport=_ClosedTransport())
         if self._owns_transport:
+            await self._pipeline.rate.aclose()
             await transport.aclose()
 
     async def __aenter__(self) -> Self:

@@ -114,3 +114,16 @@ CLI_SEED_CHATS = 3
 CLI_SEED_EVENTS = 2000
 # Seconds between two plain progress lines (when stderr is not a terminal).
 CLI_PROGRESS_EVERY = 2.0
+
+# A shared rate budget (_rate_redis.py) lives in one Redis hash under this prefix; it expires
+# this long after its last use (or its pause, if that ends later), so an abandoned one goes.
+BUDGET_KEY_PREFIX = "wegly-async:rate:"
+DEFAULT_BUDGET_TTL = 600.0
+MAX_BUDGET_NAME = 200
+# A fleet's requests reach the server with more jitter than one process's (processes are
+# descheduled, machines sit behind different links), and a pace at exactly the server's
+# bucket has no room for it: without ``RateLimit.burst`` a shared budget sends at most this
+# many seconds' worth at once, leaving the rest of a bucket one second deep for the jitter.
+BUDGET_BURST_SECONDS = 0.5
+# ``SharedRateBudget.from_url``: a Redis that does not answer fails the request this soon.
+BUDGET_REDIS_TIMEOUT = 5.0

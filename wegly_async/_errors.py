@@ -18,6 +18,7 @@
     │   └── InternalServerError         >= 500
     ├── InvalidResponseError            a 2xx answer we could not understand
     ├── TimelineChangedError            a timeline changed in a way paging cannot follow
+    ├── RateBudgetError                 a shared rate budget (Redis) could not be reached
     ├── ExportLockedError               another export is writing the same chat's files
     ├── QueueConnectionError            could not talk to the export job queue's Redis
     └── WebhookError                    a webhook delivery we refuse
@@ -50,6 +51,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "QueueConnectionError",
+    "RateBudgetError",
     "RateLimitError",
     "SendOutcomeUnknownError",
     "SendTimeoutError",
@@ -97,6 +99,10 @@ class SendTimeoutError(SendOutcomeUnknownError, APITimeoutError):
     It is both a ``SendOutcomeUnknownError`` (read the timeline before sending again) and
     an ``APITimeoutError``, so either ``except`` clause catches it.
     """
+
+
+class RateBudgetError(WeglyError):
+    """Raise when a shared rate budget could not be reached: the request was not sent."""
 
 
 class APIStatusError(WeglyError):

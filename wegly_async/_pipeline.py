@@ -25,7 +25,7 @@ from ._errors import (
     server_message,
     status_error_class,
 )
-from ._rate import RateController
+from ._rate import Pacer, RateController
 from ._retry import Failure, RetryPolicy, parse_retry_after
 from ._transport import (
     AsyncTransport,
@@ -150,8 +150,9 @@ class Pipeline:
     timeout: Timeout
     retry: RetryPolicy
     max_response_bytes: int
-    # Shared by every copy ``with_options`` makes: the whole client is paced as one.
-    rate: RateController = attrs.field(factory=RateController, repr=False, eq=False)
+    # Shared by every copy ``with_options`` makes: the whole client is paced as one (a
+    # RateController, or a shared budget's pacer: see ``_rate_redis``).
+    rate: Pacer = attrs.field(factory=RateController, repr=False, eq=False)
     # The headers every request carries, built once (the token is in them: never shown).
     _headers: Mapping[str, str] = attrs.field(init=False, repr=False, eq=False)
 

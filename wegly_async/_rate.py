@@ -24,6 +24,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Protocol
 
 import attrs
 
@@ -37,7 +38,7 @@ from ._constants import (
 )
 from ._validation import check_int
 
-__all__ = ["RateController", "RateLimit", "RateLimitState"]
+__all__ = ["Pacer", "RateController", "RateLimit", "RateLimitState"]
 
 logger = logging.getLogger("wegly_async")
 
@@ -78,7 +79,30 @@ class RateLimitState:
     throttled: int  # 429 answers (and 503s with Retry-After) seen so far
 
 
-class RateController:
+class Pacer(Protocol):
+    """Where a client's slots and pauses are decided: in this process, or in a shared budget."""
+
+    # How waits are waited out: tests (``testing.instant_retries``) skip them.
+    sleep: Callable[[float], Awaitable[None]]
+
+    def state(self) -> RateLimitState:
+        """Return the current pace, pause and 429 count."""
+
+    def ready(self) -> bool:
+        """Return True, taking the next slot, when a request may go now; else call ``acquire``."""
+
+    async def acquire(self) -> None:
+        """Wait until a request may go: after every pause announced, at the next slot."""
+
+    def observe(self, status: int, headers: Mapping[str, str], retry_after: float | None) -> None:
+        """Learn from one answer: pauses, the pace down on a 429, up on a success."""
+
+    async def aclose(self) -> None:
+        """Finish what the pacer still has in flight (the client's ``close()`` calls it)."""
+        return  # a pacer in this process keeps no resource
+
+
+class RateController(Pacer):
     """Decide when each request of one client may go: pauses, a pace, and AIMD on 429s."""
 
     def __init__(

@@ -155,3 +155,14 @@ async def crm(client: wa.WeglyClient) -> None:
     total: Decimal | None = proposal.total
     raw = await client.proposals.with_raw_response.update(proposal.id or "", title="t")
     print(total, raw.parse().subtotal)
+
+
+async def fleet_worker() -> None:
+    budget = wa.SharedRateBudget.from_url("redis://127.0.0.1:6379/0", name="company-x")
+    async with budget, wa.WeglyClient(rate_limit=wa.RateLimit(50), rate_budget=budget) as client:
+        state: wa.RateLimitState = client.rate_limit_state
+        print(state.per_second, budget.name, budget.key)
+        try:
+            await client.chats.send_text("3c90c3cc-0d44-4b50-8888-8dd25736052a", "oi")
+        except wa.RateBudgetError as exc:
+            print(exc)
