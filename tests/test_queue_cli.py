@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from queue_helpers import redis_contents, wait_for_state
+from queue_helpers import redis, redis_contents, wait_for_state
 from test_export_resume import Run, assert_jsonl_exact, cli_env, finish, spawn
 
 from wegly_async.cli import main
@@ -168,6 +168,42 @@ async def test_cli_a_refused_url_is_a_usage_error_before_any_connection(
         run = await cli(capsys, *args)
         assert run.returncode == 2, run
         assert "redis://127.0.0.1:6379/0" in run.stderr  # an example of what works
+    assert emu.requests == []
+
+
+async def test_cli_workers_pace_with_the_fleets_budget_on_the_queues_redis(
+    redis_url: str, emu: WeglyEmulator, workers: Workers, tmp_path: Path
+) -> None:
+    chat_id = emu.create_chat(events=200, seed=804)
+    out = tmp_path / "out"
+    await enqueue_exports(redis_url, [chat_id], out, take=50)
+    first = await workers.start("--rate-limit", "7", "--rate-budget", "company-x")
+    second = await workers.start("--rate-limit", "7", "--rate-budget", "company-x")
+    await wait_for_state(redis_url, chat_id, lambda s: s.state == "done", within=WAIT, what="done")
+    for proc in (first, second):
+        proc.send_signal(signal.SIGTERM)
+        assert (await finish(proc)).returncode == 0
+    assert_jsonl_exact(out / f"{chat_id}.jsonl", emu.events(chat_id))
+    client = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        budget = await client.hgetall("wegly-async:rate:company-x")
+        assert float(budget[b"rate"]) == 7.0  # the fleet's pace, capped by --rate-limit
+        assert float(budget[b"count"]) + float(budget[b"previous"]) > 0  # answers counted
+        assert await client.exists("wegly-async:rate:default") == 0
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--rate-limit", "0"), ("--rate-limit", "-3"), ("--rate-budget", "")]
+)
+async def test_cli_a_bad_rate_option_is_a_usage_error_before_any_connection(
+    emu: WeglyEmulator, capsys: pytest.CaptureFixture[str], option: str, value: str
+) -> None:
+    args = ["worker", "--queue", "redis://127.0.0.1:1/0", "--token", "t", "--base-url"]
+    run = await cli(capsys, *args, emu.base_url, option, value)
+    assert run.returncode == 2, run
+    assert f"wegly-async worker: error: {option}: " in run.stderr, run
     assert emu.requests == []
 
 

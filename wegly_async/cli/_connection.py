@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 from .._client import WeglyClient
 from .._constants import ENV_TOKEN
@@ -16,11 +17,11 @@ __all__ = ["TOKEN_FILE_MAX_BYTES", "make_client"]
 TOKEN_FILE_MAX_BYTES = 8 * 1024
 
 
-def make_client(args: argparse.Namespace) -> WeglyClient:
+def make_client(args: argparse.Namespace, **options: Any) -> WeglyClient:
     """Return a client for the connection options, or raise a usage error that says what to do."""
     token = _token(args)
     with usage_errors():
-        return WeglyClient(token, base_url=args.base_url, origin=args.origin)
+        return WeglyClient(token, base_url=args.base_url, origin=args.origin, **options)
 
 
 def _token(args: argparse.Namespace) -> str:

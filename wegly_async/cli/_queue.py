@@ -19,7 +19,9 @@ from .._client import WeglyClient
 from .._constants import DEFAULT_EXPORT_CONCURRENCY
 from .._errors import QueueConnectionError
 from .._queue_jobs import DEFAULT_HEARTBEAT, DEFAULT_SWEEP, check_queue_url, redact_url
-from .._validation import check_chat_id, check_int
+from .._rate import RateLimit
+from .._rate_redis import SharedRateBudget
+from .._validation import check_chat_id, check_int, check_str
 from ._commands import stop_on_signals
 from ._connection import make_client
 from ._exits import EXIT_FAILED, EXIT_OK, UsageError, usage_errors
@@ -34,6 +36,9 @@ __all__ = [
 ]
 
 ConnectionOptions = Callable[[argparse.ArgumentParser], None]
+
+# Workers of one token share this budget unless told otherwise; give each token its own.
+DEFAULT_RATE_BUDGET = "default"
 
 _WORKER_EXAMPLES = """\
 examples:
@@ -88,6 +93,20 @@ def add_queue_parsers(commands: Any, connection_options: ConnectionOptions) -> N
         default=DEFAULT_SWEEP,
         metavar="SECONDS",
         help="how often the fleet looks for jobs whose worker went silent (default %(default)s)",
+    )
+    worker.add_argument(
+        "--rate-limit",
+        type=float,
+        metavar="PER_SECOND",
+        help="the requests a second the whole fleet may send (default: learnt from the "
+        "server's 429 answers); every worker on this Redis shares one budget",
+    )
+    worker.add_argument(
+        "--rate-budget",
+        default=DEFAULT_RATE_BUDGET,
+        metavar="NAME",
+        help="the name of the fleet's shared rate budget on the queue's Redis: one per "
+        "token (default %(default)s)",
     )
     connection_options(worker)
     status = commands.add_parser(
@@ -154,9 +173,13 @@ async def enqueue_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def worker_client(args: argparse.Namespace) -> WeglyClient:
-    """Return the client a worker exports with: the one place a worker's client is built."""
-    return make_client(args)
+def worker_client(args: argparse.Namespace, url: str) -> tuple[WeglyClient, SharedRateBudget]:
+    """Return the client a worker exports with, paced by the fleet's budget on the queue's Redis."""
+    with usage_errors("--rate-limit: "):
+        limit = None if args.rate_limit is None else RateLimit(args.rate_limit)
+    with usage_errors("--rate-budget: "):
+        budget = SharedRateBudget.from_url(url, name=check_str(args.rate_budget, "name"))
+    return make_client(args, rate_limit=limit, rate_budget=budget), budget
 
 
 async def run_worker_command(args: argparse.Namespace) -> int:
@@ -168,10 +191,10 @@ async def run_worker_command(args: argparse.Namespace) -> int:
     with usage_errors():
         check_int(args.concurrency, "--concurrency", minimum=1)
         check_int(args.sweep, "--sweep", minimum=1)
-    client = worker_client(args)
+    client, budget = worker_client(args, url)
     _log_to_stderr()
     stop = stop_on_signals()
-    async with client:
+    async with budget, client:
         with _queue_errors("worker"):
             try:
                 print(
