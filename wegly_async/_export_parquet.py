@@ -18,7 +18,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -122,23 +122,33 @@ def _moment(value: Any) -> datetime | None:
         return None  # not a time this SDK can read; `raw` still has it as sent
 
 
-def _typed(column: str, value: Any) -> Any:
+def _flag(value: Any) -> bool | None:
+    return value if type(value) is bool else None
+
+
+def _whole(value: Any) -> int | None:
+    return value if type(value) is int and value in _INT64 else None
+
+
+def _converter(column: str) -> Callable[[Any], Any]:
     if column in _TIMESTAMPS:
-        return _moment(value)
+        return _moment
     if column in _BOOLS:
-        return value if type(value) is bool else None
+        return _flag
     if column in _INTS:
-        return value if type(value) is int and value in _INT64 else None
-    return _text(value)
+        return _whole
+    return _text
+
+
+_CONVERTERS = tuple(_converter(column) for column in CSV_COLUMNS)
 
 
 def parquet_row(chat_id: str, record: dict[str, Any], raw: bytes) -> tuple[Any, ...]:
     """Return one event's Parquet row: its chat, its typed CSV values and its JSON."""
-    values = [
-        _typed(column, value)
-        for column, value in zip(CSV_COLUMNS, event_values(record), strict=True)
-    ]
-    return (chat_id, *values, raw.decode())
+    values = event_values(record)
+    # A value of another type than its column's (a text duration, say) is null; raw has it.
+    typed = [convert(value) for convert, value in zip(_CONVERTERS, values, strict=True)]
+    return (chat_id, *typed, raw)  # pyarrow takes orjson's UTF-8 bytes as a string
 
 
 def _schema(pa: Any) -> Any:
