@@ -25,7 +25,7 @@ from export_oracles import PARQUET_TYPES, expected_parquet_row
 from test_export_resume import cli_env, export_args, gets, kill_when, run_cli, spawn
 
 import wegly_async as wa
-from wegly_async._export_parquet import parquet_bytes, parquet_row
+from wegly_async._export_parquet import parquet_bytes, parquet_row, record_batch
 from wegly_async.export import CSV_COLUMNS, PARQUET_COLUMNS, ChatExport, export_timelines
 from wegly_async.testing import WeglyEmulator
 
@@ -190,7 +190,7 @@ def test_a_value_of_another_type_is_null_and_raw_keeps_it() -> None:
     plain = {"id": "e3", "event_at": 1_700_000_000, "message": None}
     raws = [json.dumps(r).encode() for r in (record, odd, plain)]
     rows = [parquet_row("c1", r, raw) for r, raw in zip((record, odd, plain), raws, strict=True)]
-    table = pq.read_table(pa.BufferReader(parquet_bytes(rows)))
+    table = pq.read_table(pa.BufferReader(parquet_bytes([record_batch(rows)])))
     got = table.to_pylist()
     assert got[0]["event_type"] == "7"  # a number where text was expected: its JSON
     assert got[0]["event_at"] == datetime(2025, 3, 1, 15, 30, tzinfo=UTC)

@@ -148,7 +148,9 @@ def parquet_row(chat_id: str, record: dict[str, Any], raw: bytes) -> tuple[Any, 
     values = event_values(record)
     # A value of another type than its column's (a text duration, say) is null; raw has it.
     typed = [convert(value) for convert, value in zip(_CONVERTERS, values, strict=True)]
-    return (chat_id, *typed, raw)  # pyarrow takes orjson's UTF-8 bytes as a string
+    # Decoded, not kept as bytes: orjson's bytes keep their whole write buffer (8 KiB here
+    # for a 900-byte event), and a part holds thousands of rows.
+    return (chat_id, *typed, raw.decode())
 
 
 def _schema(pa: Any) -> Any:
@@ -167,15 +169,21 @@ def _schema(pa: Any) -> Any:
     return pa.schema(fields)
 
 
-def parquet_bytes(rows: Sequence[tuple[Any, ...]]) -> Any:
-    """Return ``rows`` as the bytes of one Parquet file (a pyarrow Buffer)."""
-    pa, pq = load_pyarrow()
+def record_batch(rows: Sequence[tuple[Any, ...]]) -> Any:
+    """Return rows (from ``parquet_row``) as one pyarrow RecordBatch."""
+    pa, _ = load_pyarrow()
     schema = _schema(pa)
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(PARQUET_COLUMNS)
     arrays = [
         pa.array(column, type=field.type) for column, field in zip(columns, schema, strict=True)
     ]
-    table = pa.Table.from_arrays(arrays, schema=schema)
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def parquet_bytes(batches: Sequence[Any]) -> Any:
+    """Return record batches as the bytes of one Parquet file (a pyarrow Buffer)."""
+    pa, pq = load_pyarrow()
+    table = pa.Table.from_batches(batches, schema=_schema(pa))
     sink = pa.BufferOutputStream()
     pq.write_table(
         table, sink, compression=PARQUET_COMPRESSION, row_group_size=PARQUET_ROW_GROUP_ROWS
@@ -249,7 +257,9 @@ class ParquetChatFile(ChatFile):
         super().__init__(out, chat_id, settings, fsync)
         self._part_rows = part_rows
         self._parts: list[Part] = []
-        self._rows: list[tuple[Any, ...]] = []  # fetched pages not yet in a part
+        # The pages fetched since the last part, each as Arrow columns (compact, unlike rows).
+        self._batches: list[Any] = []
+        self._held = 0  # the events in them
         self._pending: TimelineCursor | None = None  # the cursor after those pages
         self._dir: int | None = None  # the part folder, opened once
         self._found_parts: _Found | None = None
@@ -345,16 +355,18 @@ class ParquetChatFile(ChatFile):
             except (orjson.JSONEncodeError, RecursionError) as exc:
                 raise UnwritableRecordError(str(record.get("id")), str(exc)) from exc
             rows.append(parquet_row(self.chat_id, record, raw))
-        self._rows += rows
+        if rows:
+            self._batches.append(record_batch(rows))
+            self._held += len(rows)
         if cursor is not None:
             self._pending = cursor
-        if len(self._rows) >= self._part_rows:
+        if self._held >= self._part_rows:
             return self._write_part()
         return 0
 
     def finish(self) -> int:
         """Write the pages still held back as a last part; return the events committed."""
-        if self._rows:
+        if self._held:
             return self._write_part()
         if self._dir is not None and self._pending != self.state.cursor:
             # Pages with no new events moved the cursor (a total that changed): keep it.
@@ -364,7 +376,7 @@ class ParquetChatFile(ChatFile):
 
     def close(self) -> None:
         """Close the part folder, drop the pages held back and let go of the lock."""
-        self._rows = []
+        self._batches, self._held = [], 0
         if self._dir is not None:
             os.close(self._dir)
             self._dir = None
@@ -373,7 +385,7 @@ class ParquetChatFile(ChatFile):
     def _write_part(self) -> int:
         folder = self._dir
         assert folder is not None, "the part folder must be open before writing"
-        data = parquet_bytes(self._rows)
+        data = parquet_bytes(self._batches)
         name = part_name(len(self._parts))
         temporary = f".{name}.tmp"
         # A fresh file: whatever a killed run or anyone else left at the name is not opened.
@@ -390,12 +402,12 @@ class ParquetChatFile(ChatFile):
         os.replace(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
         if self._fsync:
             os.fsync(folder)  # the rename itself, before a checkpoint names the part
-        events = len(self._rows)
+        events = self._held
         self._parts.append(Part(name, events, data.size, hashlib.sha256(data).hexdigest()))
         self.state.events += events
         self.state.size += data.size
         self.state.cursor = self._pending
-        self._rows = []
+        self._batches, self._held = [], 0
         self._write_checkpoint()
         return events
 
