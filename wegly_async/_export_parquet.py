@@ -18,7 +18,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -109,10 +109,7 @@ class _Found:
 
 
 def _text(value: Any) -> str | None:
-    if value is None or type(value) is str:
-        return value
-    # A number or an object where text was expected: its JSON, as the CSV cell shows it.
-    return orjson.dumps(value).decode()
+    return value if value is None or type(value) is str else orjson.dumps(value).decode()
 
 
 def _moment(value: Any) -> datetime | None:
@@ -130,27 +127,32 @@ def _whole(value: Any) -> int | None:
     return value if type(value) is int and value in _INT64 else None
 
 
-def _converter(column: str) -> Callable[[Any], Any]:
-    if column in _TIMESTAMPS:
-        return _moment
-    if column in _BOOLS:
-        return _flag
-    if column in _INTS:
-        return _whole
-    return _text
+# Typed value by value as rows are made: pyarrow would read a time given as text as an
+# error, and take 1.0 for an int. Text and bools are left to pyarrow, which refuses any
+# other type there; a column it refuses is then converted value by value (see _column).
+_MOMENT_AT = CSV_COLUMNS.index("event_at")
+_WHOLE_AT = tuple(CSV_COLUMNS.index(column) for column in sorted(_INTS))
 
 
-_CONVERTERS = tuple(_converter(column) for column in CSV_COLUMNS)
-
-
-def parquet_row(chat_id: str, record: dict[str, Any], raw: bytes) -> tuple[Any, ...]:
-    """Return one event's Parquet row: its chat, its typed CSV values and its JSON."""
+def parquet_row(chat_id: str, record: dict[str, Any], raw: bytes) -> list[Any]:
+    """Return one event's Parquet row: its chat, its CSV values and its JSON."""
     values = event_values(record)
-    # A value of another type than its column's (a text duration, say) is null; raw has it.
-    typed = [convert(value) for convert, value in zip(_CONVERTERS, values, strict=True)]
+    values[_MOMENT_AT] = _moment(values[_MOMENT_AT])
+    for index in _WHOLE_AT:
+        values[index] = _whole(values[index])
     # Decoded, not kept as bytes: orjson's bytes keep their whole write buffer (8 KiB here
     # for a 900-byte event), and a part holds thousands of rows.
-    return (chat_id, *typed, raw.decode())
+    return [chat_id, *values, raw.decode()]
+
+
+def _column(pa: Any, values: Sequence[Any], field: Any) -> Any:
+    """Return one column as an Arrow array; a value of another type than its column's is null."""
+    try:
+        return pa.array(values, type=field.type)
+    except (TypeError, ValueError, OverflowError):  # pyarrow's ArrowTypeError, ArrowInvalid
+        # A number or an object where text was expected: its JSON, as the CSV cell shows it.
+        convert = _flag if field.name in _BOOLS else _text
+        return pa.array([convert(value) for value in values], type=field.type)
 
 
 def _schema(pa: Any) -> Any:
@@ -169,14 +171,12 @@ def _schema(pa: Any) -> Any:
     return pa.schema(fields)
 
 
-def record_batch(rows: Sequence[tuple[Any, ...]]) -> Any:
+def record_batch(rows: Sequence[list[Any]]) -> Any:
     """Return rows (from ``parquet_row``) as one pyarrow RecordBatch."""
     pa, _ = load_pyarrow()
     schema = _schema(pa)
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(PARQUET_COLUMNS)
-    arrays = [
-        pa.array(column, type=field.type) for column, field in zip(columns, schema, strict=True)
-    ]
+    arrays = [_column(pa, column, field) for column, field in zip(columns, schema, strict=True)]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
