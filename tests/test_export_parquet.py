@@ -214,11 +214,13 @@ async def test_an_empty_chat_gives_an_empty_folder(
     assert checkpoint(tmp_path, chat_id)["parts"] == []
 
 
-async def test_desc_order_gives_the_exact_reverse(
+async def test_desc_order_with_fsync_gives_the_exact_reverse(
     emu: WeglyEmulator, client: wa.WeglyClient, tmp_path: Path
 ) -> None:
     chat_id = emu.create_chat(events=330, seed=505)
-    result = await export(client, [chat_id], tmp_path, order="desc", take=40, parquet_part_rows=90)
+    result = await export(
+        client, [chat_id], tmp_path, order="desc", take=40, parquet_part_rows=90, fsync=True
+    )
     assert result.ok
     assert_parquet_exact(tmp_path, chat_id, emu.events(chat_id)[::-1])
 
@@ -324,7 +326,7 @@ async def test_a_chat_failing_midway_keeps_the_pages_it_fetched_and_a_rerun_fini
     assert isinstance(result.failed[0].error, wa.InvalidResponseError)
     # The page or two fetched before the failure went into a part instead of being dropped.
     done = result.chats[0].events
-    assert done in (50, 100)
+    assert done in (50, 99)  # 50, and 49 new in the next page (it repeats the 50th)
     assert result.chats[0].written == done
     assert_parquet_exact(tmp_path, chat_id, emu.events(chat_id)[:done])
 
