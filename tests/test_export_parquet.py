@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -588,3 +589,12 @@ async def test_the_cli_without_pyarrow_exits_2_naming_the_extra(
     assert run.returncode == 2, run
     assert "wegly-async[parquet]" in run.stderr and "Traceback" not in run.stderr
     assert emu.requests == []
+
+
+def test_pyarrow_is_imported_only_by_a_parquet_export() -> None:
+    code = (
+        "import sys, wegly_async, wegly_async.export, wegly_async.cli._main; "
+        "print('pyarrow' in sys.modules)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout == "False\n"
