@@ -14,6 +14,7 @@ through a symbolic link. pyarrow is imported only when a Parquet export runs.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import re
@@ -155,6 +156,7 @@ def _column(pa: Any, values: Sequence[Any], field: Any) -> Any:
         return pa.array([convert(value) for value in values], type=field.type)
 
 
+@functools.cache
 def _schema(pa: Any) -> Any:
     def kind(column: str) -> Any:
         if column in _TIMESTAMPS:
