@@ -1,4 +1,4 @@
-"""Test matrix: static checks, the suite on the newest aiohttp, and the mocked suite on 3.13.
+"""Test matrix: static checks, the suite on the newest aiohttp, the mocked suite on 3.13, the build.
 
 aioresponses (newest 0.7.9) cannot build responses on aiohttp 3.14 (aioresponses issue
 #289), so tests that fake HTTP with it (marker ``mocked``) run where aiohttp is 3.13;
@@ -8,10 +8,13 @@ our users get.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["lint", "tests-latest", "tests-aiohttp313"]
+nox.options.sessions = ["lint", "tests-latest", "tests-aiohttp313", "build"]
 
 
 @nox.session
@@ -37,6 +40,24 @@ def tests_aiohttp313(session: nox.Session) -> None:
     session.install("-e", ".[test,parquet]", "aiohttp>=3.13,<3.14")
     session.run("python", "-c", "import aiohttp; print('aiohttp', aiohttp.__version__)")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Build the sdist and wheel, run ``twine check --strict``, and check what the wheel holds."""
+    session.install("build", "twine")
+    dist = Path(session.create_tmp()) / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    # build makes the wheel from the sdist, so a file missing from the sdist fails here.
+    session.run("python", "-m", "build", "--outdir", str(dist))
+    session.run("twine", "check", "--strict", *[str(path) for path in sorted(dist.iterdir())])
+    session.run("python", "tools/check_dist.py", str(dist))
+    # The wheel installs, and pytest finds both fixtures through the entry point.
+    (wheel,) = dist.glob("*.whl")
+    session.install(f"{wheel}[testing]")
+    shown = session.run("python", "-m", "pytest", "--fixtures", "-q", str(dist), silent=True)
+    if "wegly_emulator_factory" not in str(shown):
+        session.error(f"pytest does not see the wheel's fixtures:\n{shown}")
 
 
 @nox.session

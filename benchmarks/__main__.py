@@ -16,6 +16,7 @@ from . import (
     bench_import,
     bench_pacing,
     bench_paging,
+    bench_plugin,
     bench_requests,
     bench_sends,
     bench_webhooks,
@@ -25,6 +26,7 @@ from ._common import Row, format_table, machine
 SYNC_SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "decode": bench_decode.run,
     "import": bench_import.run,
+    "plugin": bench_plugin.run,
 }
 ASYNC_SECTIONS: dict[str, Callable[[bool], Coroutine[Any, Any, list[Row]]]] = {
     "paging": bench_paging.run,
@@ -34,7 +36,17 @@ ASYNC_SECTIONS: dict[str, Callable[[bool], Coroutine[Any, Any, list[Row]]]] = {
     "export": bench_export.run,
     "webhooks": bench_webhooks.run,
 }
-SECTIONS = ["decode", "paging", "requests", "pacing", "sends", "webhooks", "export", "import"]
+SECTIONS = [
+    "decode",
+    "paging",
+    "requests",
+    "pacing",
+    "sends",
+    "webhooks",
+    "export",
+    "import",
+    "plugin",
+]
 
 NOTES = """\
 How to read it:
@@ -49,6 +61,9 @@ How to read it:
 - Webhook rows: both servers share one child process and its loop; this process posts the
   same new signed bodies to each in turn (32 in flight). Latency percentiles cover every
   request of every round.
+- Plugin rows: each run is a fresh `python -m pytest --co -q` on an empty directory, the
+  contenders in turns; the installed entry point is blocked and this checkout's plugin
+  module is loaded by name, as the entry point loads it.
 - Peak RSS is the export child's own high-water mark (`VmHWM`), not `ru_maxrss`, which on
   Linux keeps the parent's size across fork and exec.
 """

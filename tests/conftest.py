@@ -8,6 +8,7 @@ through ``router`` and ``mock_client``, which run on every aiohttp. aioresponses
 from __future__ import annotations
 
 import inspect
+import os
 import re
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -18,6 +19,7 @@ import pytest
 
 import wegly_async as wa
 from wegly_async.testing import MockResponse, MockTransport, instant_retries
+from wegly_async.testing._redis import RedisUnavailableError, flush_redis, redis_server
 
 TOKEN = "test-token-Zx9"
 BASE_URL = "https://api.wegly.test"
@@ -273,3 +275,26 @@ def assert_secret_absent(exc: BaseException, secret: str) -> None:
     """Fail when ``secret`` shows in any text of ``exc`` or of an exception in its chain."""
     for text in exception_texts(exc):
         assert secret not in text, text
+
+
+@pytest.fixture(scope="session")
+def redis_session_url() -> Iterator[str]:
+    """Run one throwaway redis-server for the session (CI sets WEGLY_REQUIRE_REDIS=1: no skip)."""
+    try:
+        server = redis_server()
+        url = server.__enter__()
+    except RedisUnavailableError as exc:
+        if os.environ.get("WEGLY_REQUIRE_REDIS"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    try:
+        yield url
+    finally:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def redis_url(redis_session_url: str) -> str:
+    """Give a test the session's redis-server with no keys left by an earlier test."""
+    flush_redis(redis_session_url)
+    return redis_session_url

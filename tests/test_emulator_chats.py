@@ -10,6 +10,7 @@ import pytest
 
 import wegly_async as wa
 from wegly_async.testing import WeglyEmulator
+from wegly_async.testing._chat_state import INBOUND_CANCEL_DESCRIPTION
 
 PHONE_ID = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
@@ -398,6 +399,31 @@ async def test_schedule_message_takes_its_arguments(
     assert message.payload is not None
     assert message.payload["template"] == {"name": "oi", "language": "pt_BR"}
     assert message.payload["reference_wamid"] == "wamid.A"
+
+
+async def test_a_contacts_message_cancels_the_scheduled_messages_that_asked_for_it(
+    emu: WeglyEmulator, client: wa.WeglyClient
+) -> None:
+    chat_id, other = emu.create_chat(), emu.create_chat()
+    canceled = emu.schedule_message(chat_id, cancel_on_inbound=True)
+    kept = emu.schedule_message(chat_id)
+    elsewhere = emu.schedule_message(other, cancel_on_inbound=True)
+    await client.chats.send_text(chat_id, "Lembrete enviado por nós")  # ours: cancels nothing
+    before = await client.chats.update_scheduled_message(chat_id, canceled, text="a")
+    assert before.status is wa.ScheduledMessageStatus.PENDING
+    emu.receive_message(chat_id, "Já vi, obrigado")
+    await emu.wait_deliveries()
+    message = await client.chats.update_scheduled_message(chat_id, canceled, text="b")
+    assert message.status is wa.ScheduledMessageStatus.CANCELED
+    assert message.canceled_at is not None
+    assert message.cancel_reason is None
+    assert message.cancel_reason_description == INBOUND_CANCEL_DESCRIPTION
+    for chat, scheduled in ((chat_id, kept), (other, elsewhere)):
+        untouched = await client.chats.update_scheduled_message(chat, scheduled, text="c")
+        assert (untouched.status, untouched.canceled_at) == (
+            wa.ScheduledMessageStatus.PENDING,
+            None,
+        )
 
 
 async def test_scheduled_messages_of_another_chat_or_unknown_are_404s(

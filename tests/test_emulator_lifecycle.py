@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import itertools
 import socket
-import subprocess
-import sys
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta
@@ -73,6 +70,7 @@ def test_the_public_names_are_exported_sorted() -> None:
         "RecordedRequest",
         "WebhookDelivery",
         "WeglyEmulator",
+        "WeglyEmulatorFactory",
         "instant_retries",
     ]
     for name in wegly_async.testing.__all__:
@@ -82,23 +80,7 @@ def test_the_public_names_are_exported_sorted() -> None:
         _ = wegly_async.testing.Nothing
 
 
-def test_loading_the_pytest_plugin_does_not_load_the_emulator() -> None:
-    code = (
-        "import sys, wegly_async.testing._plugin as plugin; "
-        "assert hasattr(plugin, 'wegly_emulator'); "
-        "assert 'wegly_async.testing._emulator' not in sys.modules"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
-
-
-def test_the_plugin_imports_without_pytest_asyncio(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "pytest_asyncio", None)  # makes the import fail
-    spec = importlib.util.find_spec("wegly_async.testing._plugin")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert not hasattr(module, "wegly_emulator")
+# The pytest plugin itself: tests/test_pytest_plugin.py.
 
 
 # --- lifecycle ------------------------------------------------------------------------------

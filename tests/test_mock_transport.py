@@ -552,6 +552,24 @@ async def test_an_error_answer_quoting_the_token_is_redacted_from_the_chain(meth
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_error_headers_quoting_the_token_are_redacted(method: str) -> None:
+    # A debugging proxy, say, echoed the request's Authorization in its answer's headers.
+    def handler(request: wa.TransportRequest) -> MockResponse:
+        auth = request.headers["Authorization"]
+        headers = {"X-Echo-Authorization": auth, f"X-{TOKEN}": "1", "X-Request-Id": "r-1"}
+        return MockResponse(403, json={"message": "no"}, headers=headers)
+
+    async with on(handler) as client:
+        with pytest.raises(wa.PermissionDeniedError) as info:
+            await (read_timeline(client) if method == "GET" else send(client))
+    headers = info.value.headers
+    assert headers["x-echo-authorization"] == "Bearer [REDACTED]"
+    assert headers["X-[REDACTED]"] == "1"
+    assert headers["X-Request-Id"] == "r-1"
+    assert_secret_absent(info.value, TOKEN)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
 async def test_a_success_answer_quoting_the_token_is_redacted_from_the_chain(method: str) -> None:
     # A proxy's debug page, say, answered with 200 and the request's headers in it.
     def handler(request: wa.TransportRequest) -> MockResponse:

@@ -45,6 +45,7 @@ from ._errors import (
     WebhookSignatureError,
     WeglyError,
 )
+from ._logs import setup_logging as _setup_logging
 from ._pipeline import RawResponse, RequestOptions
 from ._rate import RateLimit, RateLimitState
 from ._transport import AsyncTransport, TransportError, TransportRequest, TransportResponse
@@ -207,3 +208,7 @@ for _name in __all__:
             _attrs.resolve_types(_obj)
         _obj.__module__ = __name__
 del _attrs, _name, _obj
+
+# WEGLY_LOG=debug|info|warning: read once, here, as the openai and anthropic SDKs do.
+_setup_logging()
+del _setup_logging

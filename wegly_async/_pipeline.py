@@ -359,13 +359,24 @@ def _case_insensitive(headers: Mapping[str, str]) -> CIMultiDictProxy[str]:
     return CIMultiDictProxy(CIMultiDict(headers))
 
 
+def _redacted_headers(headers: Mapping[str, str], secret: str) -> CIMultiDictProxy[str]:
+    """Return an error's headers, any that quote the token redacted (a server may echo it)."""
+    readable = _case_insensitive(headers)
+    if not secret or not any(secret in f"{name}{value}" for name, value in readable.items()):
+        return readable
+    redacted = CIMultiDict(
+        (redact(name, secret), redact(value, secret)) for name, value in readable.items()
+    )
+    return CIMultiDictProxy(redacted)
+
+
 def _status_error(
     response: TransportResponse, method: str, url: str, secret: str
 ) -> APIStatusError:
     # A server may echo the Authorization header in its error text: it is redacted before
     # the body is parsed, so neither the message nor ``body`` carries the token.
     text = redact(response.content.decode("utf-8", errors="replace"), secret)
-    status, headers = response.status_code, _case_insensitive(response.headers)
+    status, headers = response.status_code, _redacted_headers(response.headers, secret)
     try:
         body: Any = decode_json(text.encode())
     except ValueError:

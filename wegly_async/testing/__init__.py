@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from ._app import RecordedRequest
     from ._body import RecordedPart
     from ._emulator import WeglyEmulator
+    from ._factory import WeglyEmulatorFactory
     from ._mock import MockResponse, MockTransport, instant_retries
     from ._webhooks import WebhookDelivery
 
@@ -19,6 +20,7 @@ __all__ = [
     "RecordedRequest",
     "WebhookDelivery",
     "WeglyEmulator",
+    "WeglyEmulatorFactory",
     "instant_retries",
 ]
 
@@ -31,6 +33,7 @@ _HOMES = {
     "RecordedRequest": "._app",
     "WebhookDelivery": "._webhooks",
     "WeglyEmulator": "._emulator",
+    "WeglyEmulatorFactory": "._factory",
     "instant_retries": "._mock",
 }
 

@@ -11,6 +11,7 @@ import attrs
 from ._history import JSON, format_timestamp, new_uuid
 
 __all__ = [
+    "INBOUND_CANCEL_DESCRIPTION",
     "ChatRecord",
     "People",
     "Person",
@@ -146,6 +147,11 @@ def new_record(chat_id: str, rng: random.Random) -> ChatRecord:
     """Return the fields of a chat the emulator seeded (not opened through the API)."""
     number = f"55119{int(rng.random() * 10**8):08d}"
     return ChatRecord(chat_id, number, new_uuid(rng), now_stamp())
+
+
+# Decision (the docs name only USER_REQUEST as a cancel reason): a contact's message cancels
+# the chat's PENDING messages with cancel_on_inbound, no reason code, the cause said here.
+INBOUND_CANCEL_DESCRIPTION: Final = "canceled: the contact wrote before it was sent"
 
 
 def scheduled_message(

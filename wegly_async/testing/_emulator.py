@@ -306,7 +306,10 @@ class WeglyEmulator:
             raise ValueError(f"unknown webhook id {webhook_id!r}: use what add_webhook returned")
 
     def receive_message(self, chat_id: str, text: str) -> dict[str, Any]:
-        """Simulate the contact writing ``text``: add it to the timeline, fire its webhook."""
+        """Simulate the contact writing ``text``: add it to the timeline, fire its webhook.
+
+        The chat's PENDING scheduled messages with ``cancel_on_inbound`` become CANCELED.
+        """
         chat = self._state.store.chat(check_str(chat_id, "chat_id"))
         check_str(text, "text")
         if not text.strip():
@@ -320,6 +323,7 @@ class WeglyEmulator:
         store = self._state.store
         event = store.add_message(chat, text, from_me=False, event_at=None)
         store.record(chat).unread_count += 1
+        store.cancel_on_inbound(chat)
         payload = {"chat_id": chat.id, "message": event["message"]}
         self._outbox.publish("chat.message_received", payload)
         return event

@@ -1,25 +1,8 @@
-"""Provide the ``wegly_emulator`` pytest fixture to every project that installs wegly-async."""
+"""Keep the pytest plugin's old entry point working for installs made before it moved.
 
-from __future__ import annotations
+The ``pytest11`` entry point now names the top-level ``_wegly_async_pytestplugin``, which
+loads nothing heavy; an environment whose metadata still names this module (an editable
+install not reinstalled since) gets the same fixtures, at the old start-up cost.
+"""
 
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ._emulator import WeglyEmulator
-
-try:
-    import pytest_asyncio
-except ImportError:  # pragma: no cover - the fixture needs pytest-asyncio
-    pass
-else:
-
-    @pytest_asyncio.fixture
-    async def wegly_emulator() -> AsyncIterator[WeglyEmulator]:
-        """Yield a started ``WeglyEmulator``, closed when the test ends."""
-        # Imported lazily: this plugin loads in every pytest run of every project that
-        # has wegly-async installed, most of which never use the fixture.
-        from ._emulator import WeglyEmulator
-
-        async with WeglyEmulator() as emulator:
-            yield emulator
+pytest_plugins = ["_wegly_async_pytestplugin"]

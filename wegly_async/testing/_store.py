@@ -16,7 +16,15 @@ from typing import Any, Final
 import attrs
 import orjson
 
-from ._chat_state import ChatRecord, People, new_record, scheduled_message, tomorrow_stamp
+from ._chat_state import (
+    INBOUND_CANCEL_DESCRIPTION,
+    ChatRecord,
+    People,
+    new_record,
+    now_stamp,
+    scheduled_message,
+    tomorrow_stamp,
+)
 from ._crm_state import Crm
 from ._history import JSON, format_timestamp, generate_history, new_uuid, new_wamid
 
@@ -206,6 +214,19 @@ class Store:
         message = scheduled_message(chat.id, self._rng, payload, when, cancel_on_inbound)
         self.scheduled[message["id"]] = message
         return str(message["id"])
+
+    def cancel_on_inbound(self, chat: Chat) -> None:
+        """Cancel ``chat``'s PENDING scheduled messages that asked to be canceled by a reply."""
+        stamp = now_stamp()
+        for message in self.scheduled.values():
+            if (
+                message["chat_id"] == chat.id
+                and message["status"] == "PENDING"
+                and message["cancel_on_inbound"]
+            ):
+                message["status"] = "CANCELED"
+                message["cancel_reason_description"] = INBOUND_CANCEL_DESCRIPTION
+                message["canceled_at"] = message["updated_at"] = stamp
 
     def send_content(
         self, chat: Chat, kind: str, *, body: str | None, payload: JSON, reply_to: str | None
