@@ -203,12 +203,69 @@ async def test_a_429_episode_lowers_the_pace_once_and_successes_raise_it_back() 
     assert rate.state().per_second == 50.0, "never above the configured limit"
 
 
-async def test_a_lowered_pace_shrinks_the_burst_with_it() -> None:
+async def test_below_the_configured_pace_requests_are_spaced_without_a_burst() -> None:
     rate, clock = controller(wa.RateLimit(10, burst=10))
     assert await times_of(rate, clock, 10) == [0.0] * 10
     clock.now += 10.0
-    rate.observe(429, {}, 1.0)  # the pace drops to 9/s: 9 at once after the pause, not 10
-    assert await times_of(rate, clock, 10) == pytest.approx([11.0] * 9 + [11.0 + 1 / 9])
+    rate.observe(429, {}, 1.0)  # the pace drops to 9/s, and after the pause no burst
+    assert await times_of(rate, clock, 3) == pytest.approx([11.0, 11.0 + 1 / 9, 11.0 + 2 / 9])
+
+
+async def test_back_at_the_configured_pace_the_burst_is_earned_by_waiting() -> None:
+    rate, clock = controller(wa.RateLimit(10, burst=5))
+    rate.observe(429, {}, 1.0)  # 9/s, no burst, from t=1
+    assert await times_of(rate, clock, 2) == pytest.approx([1.0, 1.0 + 1 / 9])
+    for _ in range(60):
+        rate.observe(200, {}, None)
+    assert rate.state().per_second == 10.0
+    # Not four extra requests at once: the next slot is where it was, then the new pace.
+    assert await times_of(rate, clock, 2) == pytest.approx([1.0 + 2 / 9, 1.0 + 2 / 9 + 0.1])
+    clock.now += 1.0  # idle: the burst builds up again
+    start = clock.now - 100.0
+    assert await times_of(rate, clock, 6) == pytest.approx([start] * 5 + [start + 0.1])
+
+
+async def paced_run(rate: RateController, clock: FakeClock, seconds: float) -> int:
+    """Send as fast as the controller lets one client, every answer a success; return how many."""
+    sent = 0
+    end = clock.now + seconds
+    while clock.now < end:
+        if not rate.ready():
+            await rate.acquire()
+        rate.observe(200, {}, None)
+        sent += 1
+    return sent
+
+
+async def test_between_two_episodes_the_count_accepted_is_the_servers_rate() -> None:
+    rate, clock = controller()
+    for _ in range(60):  # a young client: 60 answers in 0.3 s, taken as 120/s
+        rate.observe(200, {}, None)
+        clock.now += 0.3 / 60
+    rate.observe(429, {}, 1.0)
+    assert rate.state().per_second == pytest.approx(0.9 * 120, rel=0.03)
+    clock.now += 1.0  # the pause
+    sent = await paced_run(rate, clock, 0.9)  # the server's budget lasts 0.9 s more
+    rate.observe(429, {}, 1.0)
+    # Over the 1.9 s from one episode to the next: the pause counted, not only the answers.
+    assert rate.state().per_second == pytest.approx(sent / 1.9, rel=0.02)
+    assert sent / 1.9 < 0.9 * 0.9 * 120 - 10, "the measure decided, not the 0.9 cut"
+
+
+async def test_a_client_that_idled_between_episodes_is_not_measured_over_its_idle_time() -> None:
+    rate, clock = controller()
+    for _ in range(60):
+        rate.observe(200, {}, None)
+        clock.now += 0.3 / 60
+    rate.observe(429, {}, 1.0)
+    clock.now += 1.0
+    await paced_run(rate, clock, 0.1)
+    clock.now += 5.0  # nothing to send: the server's budget may have overflowed meanwhile
+    sent = await paced_run(rate, clock, 0.1)
+    rate.observe(429, {}, 1.0)
+    # The answers of the last 2 s, over the half second a young window spans at least;
+    # over the whole 6.2 s from the last episode it would be a third of that.
+    assert rate.state().per_second == pytest.approx(sent / 0.5, rel=0.02)
 
 
 async def test_without_a_limit_a_busy_client_learns_the_pace_the_server_accepted() -> None:
