@@ -307,37 +307,6 @@ def test_pauses_and_pace_changes_are_logged_at_debug(caplog: pytest.LogCaptureFi
 # --- the client -------------------------------------------------------------------------------
 
 
-async def test_a_429_on_one_request_holds_back_every_other_request_of_the_client() -> None:
-    clock = FakeClock()
-    arrivals: list[tuple[float, str]] = []
-
-    def handler(request: wa.TransportRequest) -> MockResponse:
-        text = request.json()["body"]
-        arrivals.append((clock.now - 100.0, text))
-        if text == "first" and sum(t == "first" for _, t in arrivals) == 1:
-            return MockResponse(429, headers={"Retry-After": "3"}, json={"message": "slow down"})
-        return MockResponse(201, json=SENT)
-
-    async with wa.WeglyClient(TOKEN, base_url=BASE_URL, transport=MockTransport(handler)) as client:
-        rate = RateController(clock=clock)
-        rate.sleep = clock.sleep
-        client._pipeline = attrs.evolve(client._pipeline, rate=rate)
-        client._pipeline = attrs.evolve(
-            client._pipeline, retry=attrs.evolve(client._pipeline.retry, sleep=clock.sleep)
-        )
-        await client.chats.send_text(CHAT_ID, "first")
-        results = await asyncio.gather(
-            *(client.chats.send_text(CHAT_ID, f"m{n}") for n in range(5))
-        )
-        state = client.rate_limit_state
-        derived = client.with_options(max_retries=0)
-        assert derived.rate_limit_state.throttled == state.throttled == 1
-    assert len(results) == 5
-    # The 429'd send was retried once, after the pause, and not duplicated otherwise.
-    assert [text for _, text in arrivals].count("first") == 2
-    assert all(at >= 3.0 for at, text in arrivals[1:]), arrivals
-
-
 async def test_the_configured_limit_shows_in_the_clients_state() -> None:
     transport = MockTransport(lambda request: MockResponse(201, json=SENT))
     async with wa.WeglyClient(
@@ -346,3 +315,54 @@ async def test_the_configured_limit_shows_in_the_clients_state() -> None:
         assert client.rate_limit_state == wa.RateLimitState(25.0, 25.0, 0.0, 0)
         copy: Any = client.with_options(timeout=5)
         assert copy._pipeline.rate is client._pipeline.rate
+
+
+@pytest.mark.parametrize(("pacing", "others_at"), [(True, 3.0), (False, 0.0)])
+async def test_a_429_holds_back_every_request_of_the_client_unless_pacing_is_off(
+    pacing: bool, others_at: float
+) -> None:
+    clock = FakeClock()  # only the controller's pauses move it
+    arrivals: list[tuple[float, str]] = []
+    retry_delays: list[float] = []
+
+    async def record(seconds: float) -> None:
+        retry_delays.append(seconds)
+        await asyncio.sleep(0)
+
+    def handler(request: wa.TransportRequest) -> MockResponse:
+        text = request.json()["body"]
+        arrivals.append((clock.now - 100.0, text))
+        if text == "first" and sum(t == "first" for _, t in arrivals) == 1:
+            return MockResponse(429, headers={"Retry-After": "3"}, json={"message": "slow down"})
+        return MockResponse(201, json=SENT)
+
+    transport = MockTransport(handler)
+    async with wa.WeglyClient(
+        TOKEN, base_url=BASE_URL, transport=transport, pacing=pacing
+    ) as client:
+        pipeline = client._pipeline
+        rate = RateController(clock=clock) if pacing else None
+        if rate is not None:
+            rate.sleep = clock.sleep
+        client._pipeline = attrs.evolve(
+            pipeline, rate=rate, retry=attrs.evolve(pipeline.retry, sleep=record)
+        )
+        texts = ("first", "m0", "m1", "m2")
+        await asyncio.gather(*(client.chats.send_text(CHAT_ID, text) for text in texts))
+        state = client.rate_limit_state
+        derived = client.with_options(max_retries=0)
+        assert derived.rate_limit_state == state, "with_options copies share the controller"
+    assert sorted(at for at, text in arrivals if text != "first") == [others_at] * 3
+    # The 429'd send was retried once, after its Retry-After, and never duplicated.
+    assert [text for _, text in arrivals].count("first") == 2
+    assert retry_delays == [3.0]
+    assert state.throttled == (1 if pacing else 0)
+
+
+def test_pacing_is_a_bool_and_excludes_a_rate_limit() -> None:
+    client = wa.WeglyClient(TOKEN, base_url=BASE_URL, pacing=False)
+    assert client.rate_limit_state == wa.RateLimitState(None, None, 0.0, 0)
+    with pytest.raises(TypeError, match="pacing must be a bool"):
+        wa.WeglyClient(TOKEN, base_url=BASE_URL, pacing="off")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="rate_limit needs pacing=True"):
+        wa.WeglyClient(TOKEN, base_url=BASE_URL, pacing=False, rate_limit=wa.RateLimit(5))

@@ -21,7 +21,7 @@ from ._pipeline import APIRequest, Pipeline, RawResponse, RequestOptions, check_
 from ._rate import RateController, RateLimit, RateLimitState
 from ._retry import RetryPolicy
 from ._transport import AsyncTransport, TransportRequest, TransportResponse
-from ._validation import check_int
+from ._validation import check_bool, check_int
 from .resources.chats import ChatsResource
 from .resources.deals import DealsResource
 from .resources.leads import LeadsResource
@@ -42,7 +42,8 @@ class WeglyClient:
     session you pass stays yours and is never closed by the client. A success answer larger
     than ``max_response_bytes`` (after decompression) raises ``InvalidResponseError``.
     Every request is paced by one controller: a 429 pauses them all and lowers the pace,
-    successes raise it again, up to ``rate_limit`` when one is given.
+    successes raise it again, up to ``rate_limit`` when one is given; ``pacing=False`` turns
+    it off (each request then meets its 429 alone and waits its own ``Retry-After``).
 
     Raises:
         ValueError: no token was found, or the base URL or origin is not acceptable.
@@ -69,6 +70,7 @@ class WeglyClient:
         max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         rate_limit: RateLimit | None = None,
+        pacing: bool = True,
         session: aiohttp.ClientSession | None = None,
         transport: AsyncTransport | None = None,
     ) -> None:
@@ -92,7 +94,7 @@ class WeglyClient:
                 max_response_bytes=check_int(
                     max_response_bytes, "max_response_bytes", minimum=MIN_MAX_RESPONSE_BYTES
                 ),
-                rate=RateController(rate_limit),
+                rate=_controller(rate_limit, pacing),
             ),
             owns_transport=True,
         )
@@ -195,7 +197,8 @@ class WeglyClient:
     @property
     def rate_limit_state(self) -> RateLimitState:
         """Return how the client is paced now (shared with ``with_options`` copies)."""
-        return self._pipeline.rate.state()
+        rate = self._pipeline.rate
+        return rate.state() if rate is not None else _UNPACED
 
     @property
     def transport(self) -> AsyncTransport:
@@ -243,6 +246,19 @@ class _ClosedTransport:
 
 
 # A query, a fragment, a backslash, white space or a control character has no place in a path.
+# What ``rate_limit_state`` says of a client made with ``pacing=False``.
+_UNPACED = RateLimitState(per_second=None, limit=None, paused_for=0.0, throttled=0)
+
+
+def _controller(limit: RateLimit | None, pacing: bool) -> RateController | None:
+    """Return the client's rate controller, or None when pacing is turned off."""
+    if check_bool(pacing, "pacing"):
+        return RateController(limit)
+    if limit is not None:
+        raise ValueError("rate_limit needs pacing=True: pass one or the other")
+    return None
+
+
 _PATH_FORBIDDEN = frozenset("?#\\ \t\r\n\0")
 _RAW_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 # Methods a repeat cannot make worse; client.request() retries only these after a send.

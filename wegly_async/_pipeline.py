@@ -150,8 +150,9 @@ class Pipeline:
     timeout: Timeout
     retry: RetryPolicy
     max_response_bytes: int
-    # Shared by every copy ``with_options`` makes: the whole client is paced as one.
-    rate: RateController = attrs.field(factory=RateController, repr=False, eq=False)
+    # Shared by every copy ``with_options`` makes: the whole client is paced as one (None:
+    # not paced, each request meets its 429 alone).
+    rate: RateController | None = attrs.field(factory=RateController, repr=False, eq=False)
     # The headers every request carries, built once (the token is in them: never shown).
     _headers: Mapping[str, str] = attrs.field(init=False, repr=False, eq=False)
 
@@ -221,7 +222,7 @@ class Pipeline:
             error: APIStatusError | APIConnectionError
             started = time.perf_counter()
             rate = self.rate
-            if not rate.ready():
+            if rate is not None and not rate.ready():
                 await rate.acquire()
             try:
                 response = await self.transport.send(attempt_request)
@@ -238,7 +239,8 @@ class Pipeline:
                 if type(headers) is not CIMultiDictProxy:
                     headers = _case_insensitive(headers)
                 if 200 <= status < 300:
-                    rate.observe(status, headers, None)
+                    if rate is not None:
+                        rate.observe(status, headers, None)
                     if response.oversized:
                         raise _too_large(status, method, url, request.idempotent, self)
                     return RawResponse(
@@ -251,7 +253,8 @@ class Pipeline:
                         _secret=self.token,
                     )
                 error = _status_error(response, method, url, self.token)
-                rate.observe(status, headers, error.retry_after)
+                if rate is not None:
+                    rate.observe(status, headers, error.retry_after)
                 again = retry.retries_status(status, idempotent=request.idempotent)
                 reason = f"status {status}"
             # Raised here, outside the except block, so that neither __cause__ nor __context__
