@@ -122,7 +122,7 @@ class RateController:
         now = self._clock()
         if now < self._pause_until:
             return False
-        return self._grant(now, queue=False) == 0.0
+        return self._rate is None or self._grant(now, queue=False) == 0.0
 
     async def acquire(self) -> None:
         """Wait until a request may go: after every pause announced, at the next slot."""
