@@ -14,6 +14,11 @@ It decides when the next request may go, from three things:
   else over the last seconds. Each success raises the pace additively, back up to the
   configured one; below it requests are spaced evenly, with no burst.
 
+No limit on requests in flight: what a paced client has in flight is its pace times the
+latency, which it needs for that pace (Little's law), so a lower cap is only a cruder pace;
+and before the first 429 nothing tells a cap how low to be. That first 429 costs the
+requests already in flight, none of which can be called back.
+
 Decision (API.md is silent on rate-limit headers): ``X-RateLimit-Reset`` is read as seconds
 from now when below 10^9, else as a Unix time; ``X-RateLimit-Limit`` is not used, since no
 header says the window it counts over.
