@@ -3,6 +3,8 @@
 The server is the emulator's token bucket (one second of the rate, full at the start, a
 refused request not charged, ``Retry-After`` in whole seconds rounded up, no
 ``X-RateLimit-*`` headers). Every answer's time and status is counted at the transport.
+Last, what the controller costs when the server sets no limit: pagers with ``pacing`` on
+and off, taking turns against an emulator in its own process.
 """
 
 from __future__ import annotations
@@ -10,15 +12,13 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-
-import attrs
+from collections.abc import Awaitable, Callable
 
 import wegly_async as wa
-from wegly_async._rate import RateController
 from wegly_async.export import export_timelines
 from wegly_async.testing import WeglyEmulator
 
-from ._common import Row
+from ._common import Row, emulator_process
 
 LIMIT = 50.0
 CHATS = 16
@@ -42,16 +42,6 @@ class _Counting:
         await self._inner.aclose()
 
 
-class _Unpaced(RateController):
-    """A controller that never waits: the client as it was before pacing."""
-
-    def ready(self) -> bool:
-        return True
-
-    def observe(self, status: int, headers: object, retry_after: float | None) -> None:
-        return None
-
-
 def _rates(answers: list[tuple[float, int]], start: float) -> tuple[float, float]:
     """Return the accepted answers per second from ``start`` on, and the share of 429s."""
     window = [(at, status) for at, status in answers if at >= start]
@@ -71,10 +61,12 @@ async def _export(
         transport = _Counting()
         limit = wa.RateLimit(LIMIT) if mode == "rate_limit=50" else None
         async with wa.WeglyClient(
-            emu.token, base_url=emu.base_url, transport=transport, rate_limit=limit
+            emu.token,
+            base_url=emu.base_url,
+            transport=transport,
+            rate_limit=limit,
+            pacing=mode != "off",
         ) as client:
-            if mode == "off":
-                client._pipeline = attrs.evolve(client._pipeline, rate=_Unpaced())
             started = time.perf_counter()
 
             async def halve() -> None:
@@ -95,6 +87,70 @@ async def _export(
 
 
 MODES = ("rate_limit=50", "adaptive", "off")
+PAGER_TAKE = 100
+
+
+async def _unlimited(events: int, rounds: int) -> list[Row]:
+    """Page one chat of a server with no limit, ``pacing`` on and off taking turns."""
+    label = f"0 ms latency, {events:,} events, take {PAGER_TAKE}"
+    async with (
+        emulator_process(chats=1, events=events) as emu,
+        wa.WeglyClient(emu.token, base_url=emu.base_url) as on,
+        wa.WeglyClient(emu.token, base_url=emu.base_url, pacing=False) as off,
+    ):
+        chat = emu.chat_ids[0]
+
+        async def raw(client: wa.WeglyClient) -> None:
+            async for _ in client.chats.timeline(chat, take=PAGER_TAKE).raw():
+                pass
+
+        async def prefetch(client: wa.WeglyClient) -> None:
+            async for _ in client.chats.timeline(chat, take=PAGER_TAKE, prefetch=8):
+                pass
+
+        runs: dict[str, Callable[[], Awaitable[None]]] = {
+            "raw on": lambda: raw(on),
+            "raw off": lambda: raw(off),
+            "prefetch on": lambda: prefetch(on),
+            "prefetch off": lambda: prefetch(off),
+        }
+        # Wall time, and this process's CPU time (the server runs in another one): on a
+        # loaded machine the CPU time moves less, and the controller's cost is CPU.
+        wall = dict.fromkeys(runs, float("inf"))
+        cpu = dict.fromkeys(runs, float("inf"))
+        for _ in range(rounds):
+            for name, run in runs.items():
+                started, started_cpu = time.perf_counter(), time.process_time()
+                await run()
+                cpu[name] = min(cpu[name], time.process_time() - started_cpu)
+                wall[name] = min(wall[name], time.perf_counter() - started)
+        if on.rate_limit_state.throttled:
+            raise RuntimeError("the server without a limit answered 429")
+    rows = []
+    for name, what in (("raw", "pager raw(), sequential"), ("prefetch", "pager typed, prefetch=8")):
+        on_s, off_s = wall[f"{name} on"], wall[f"{name} off"]
+        rows.append(
+            Row(
+                "pacing",
+                f"no server limit, {what} ({label}), pacing on",
+                events / on_s,
+                "events/s",
+                ratio=off_s / on_s,
+                baseline="pacing=False (target >= 0.95x)",
+            )
+        )
+        on_cpu, off_cpu = cpu[f"{name} on"], cpu[f"{name} off"]
+        rows.append(
+            Row(
+                "pacing",
+                "... its client CPU time per event",
+                on_cpu / events * 1e6,
+                "us",
+                ratio=off_cpu / on_cpu,
+                baseline="pacing=False",
+            )
+        )
+    return rows
 
 
 async def run(quick: bool) -> list[Row]:
@@ -132,4 +188,5 @@ async def run(quick: bool) -> list[Row]:
             )
         )
         rows.append(Row("pacing", f"... controller {mode}: 429 answers", refused * 100, "%"))
+    rows += await _unlimited(2_000 if quick else 10_000, 3 if quick else 15)
     return rows

@@ -203,12 +203,69 @@ async def test_a_429_episode_lowers_the_pace_once_and_successes_raise_it_back() 
     assert rate.state().per_second == 50.0, "never above the configured limit"
 
 
-async def test_a_lowered_pace_shrinks_the_burst_with_it() -> None:
+async def test_below_the_configured_pace_requests_are_spaced_without_a_burst() -> None:
     rate, clock = controller(wa.RateLimit(10, burst=10))
     assert await times_of(rate, clock, 10) == [0.0] * 10
     clock.now += 10.0
-    rate.observe(429, {}, 1.0)  # the pace drops to 9/s: 9 at once after the pause, not 10
-    assert await times_of(rate, clock, 10) == pytest.approx([11.0] * 9 + [11.0 + 1 / 9])
+    rate.observe(429, {}, 1.0)  # the pace drops to 9/s, and after the pause no burst
+    assert await times_of(rate, clock, 3) == pytest.approx([11.0, 11.0 + 1 / 9, 11.0 + 2 / 9])
+
+
+async def test_back_at_the_configured_pace_the_burst_is_earned_by_waiting() -> None:
+    rate, clock = controller(wa.RateLimit(10, burst=5))
+    rate.observe(429, {}, 1.0)  # 9/s, no burst, from t=1
+    assert await times_of(rate, clock, 2) == pytest.approx([1.0, 1.0 + 1 / 9])
+    for _ in range(60):
+        rate.observe(200, {}, None)
+    assert rate.state().per_second == 10.0
+    # Not four extra requests at once: the next slot is where it was, then the new pace.
+    assert await times_of(rate, clock, 2) == pytest.approx([1.0 + 2 / 9, 1.0 + 2 / 9 + 0.1])
+    clock.now += 1.0  # idle: the burst builds up again
+    start = clock.now - 100.0
+    assert await times_of(rate, clock, 6) == pytest.approx([start] * 5 + [start + 0.1])
+
+
+async def paced_run(rate: RateController, clock: FakeClock, seconds: float) -> int:
+    """Send as fast as the controller lets one client, every answer a success; return how many."""
+    sent = 0
+    end = clock.now + seconds
+    while clock.now < end:
+        if not rate.ready():
+            await rate.acquire()
+        rate.observe(200, {}, None)
+        sent += 1
+    return sent
+
+
+async def test_between_two_episodes_the_count_accepted_is_the_servers_rate() -> None:
+    rate, clock = controller()
+    for _ in range(60):  # a young client: 60 answers in 0.3 s, taken as 120/s
+        rate.observe(200, {}, None)
+        clock.now += 0.3 / 60
+    rate.observe(429, {}, 1.0)
+    assert rate.state().per_second == pytest.approx(0.9 * 120, rel=0.03)
+    clock.now += 1.0  # the pause
+    sent = await paced_run(rate, clock, 0.9)  # the server's budget lasts 0.9 s more
+    rate.observe(429, {}, 1.0)
+    # Over the 1.9 s from one episode to the next: the pause counted, not only the answers.
+    assert rate.state().per_second == pytest.approx(sent / 1.9, rel=0.02)
+    assert sent / 1.9 < 0.9 * 0.9 * 120 - 10, "the measure decided, not the 0.9 cut"
+
+
+async def test_a_client_that_idled_between_episodes_is_not_measured_over_its_idle_time() -> None:
+    rate, clock = controller()
+    for _ in range(60):
+        rate.observe(200, {}, None)
+        clock.now += 0.3 / 60
+    rate.observe(429, {}, 1.0)
+    clock.now += 1.0
+    await paced_run(rate, clock, 0.1)
+    clock.now += 5.0  # nothing to send: the server's budget may have overflowed meanwhile
+    sent = await paced_run(rate, clock, 0.1)
+    rate.observe(429, {}, 1.0)
+    # The answers of the last 2 s, over the half second a young window spans at least;
+    # over the whole 6.2 s from the last episode it would be a third of that.
+    assert rate.state().per_second == pytest.approx(sent / 0.5, rel=0.02)
 
 
 async def test_without_a_limit_a_busy_client_learns_the_pace_the_server_accepted() -> None:
@@ -250,37 +307,6 @@ def test_pauses_and_pace_changes_are_logged_at_debug(caplog: pytest.LogCaptureFi
 # --- the client -------------------------------------------------------------------------------
 
 
-async def test_a_429_on_one_request_holds_back_every_other_request_of_the_client() -> None:
-    clock = FakeClock()
-    arrivals: list[tuple[float, str]] = []
-
-    def handler(request: wa.TransportRequest) -> MockResponse:
-        text = request.json()["body"]
-        arrivals.append((clock.now - 100.0, text))
-        if text == "first" and sum(t == "first" for _, t in arrivals) == 1:
-            return MockResponse(429, headers={"Retry-After": "3"}, json={"message": "slow down"})
-        return MockResponse(201, json=SENT)
-
-    async with wa.WeglyClient(TOKEN, base_url=BASE_URL, transport=MockTransport(handler)) as client:
-        rate = RateController(clock=clock)
-        rate.sleep = clock.sleep
-        client._pipeline = attrs.evolve(client._pipeline, rate=rate)
-        client._pipeline = attrs.evolve(
-            client._pipeline, retry=attrs.evolve(client._pipeline.retry, sleep=clock.sleep)
-        )
-        await client.chats.send_text(CHAT_ID, "first")
-        results = await asyncio.gather(
-            *(client.chats.send_text(CHAT_ID, f"m{n}") for n in range(5))
-        )
-        state = client.rate_limit_state
-        derived = client.with_options(max_retries=0)
-        assert derived.rate_limit_state.throttled == state.throttled == 1
-    assert len(results) == 5
-    # The 429'd send was retried once, after the pause, and not duplicated otherwise.
-    assert [text for _, text in arrivals].count("first") == 2
-    assert all(at >= 3.0 for at, text in arrivals[1:]), arrivals
-
-
 async def test_the_configured_limit_shows_in_the_clients_state() -> None:
     transport = MockTransport(lambda request: MockResponse(201, json=SENT))
     async with wa.WeglyClient(
@@ -289,3 +315,54 @@ async def test_the_configured_limit_shows_in_the_clients_state() -> None:
         assert client.rate_limit_state == wa.RateLimitState(25.0, 25.0, 0.0, 0)
         copy: Any = client.with_options(timeout=5)
         assert copy._pipeline.rate is client._pipeline.rate
+
+
+@pytest.mark.parametrize(("pacing", "others_at"), [(True, 3.0), (False, 0.0)])
+async def test_a_429_holds_back_every_request_of_the_client_unless_pacing_is_off(
+    pacing: bool, others_at: float
+) -> None:
+    clock = FakeClock()  # only the controller's pauses move it
+    arrivals: list[tuple[float, str]] = []
+    retry_delays: list[float] = []
+
+    async def record(seconds: float) -> None:
+        retry_delays.append(seconds)
+        await asyncio.sleep(0)
+
+    def handler(request: wa.TransportRequest) -> MockResponse:
+        text = request.json()["body"]
+        arrivals.append((clock.now - 100.0, text))
+        if text == "first" and sum(t == "first" for _, t in arrivals) == 1:
+            return MockResponse(429, headers={"Retry-After": "3"}, json={"message": "slow down"})
+        return MockResponse(201, json=SENT)
+
+    transport = MockTransport(handler)
+    async with wa.WeglyClient(
+        TOKEN, base_url=BASE_URL, transport=transport, pacing=pacing
+    ) as client:
+        pipeline = client._pipeline
+        rate = RateController(clock=clock) if pacing else None
+        if rate is not None:
+            rate.sleep = clock.sleep
+        client._pipeline = attrs.evolve(
+            pipeline, rate=rate, retry=attrs.evolve(pipeline.retry, sleep=record)
+        )
+        texts = ("first", "m0", "m1", "m2")
+        await asyncio.gather(*(client.chats.send_text(CHAT_ID, text) for text in texts))
+        state = client.rate_limit_state
+        derived = client.with_options(max_retries=0)
+        assert derived.rate_limit_state == state, "with_options copies share the controller"
+    assert sorted(at for at, text in arrivals if text != "first") == [others_at] * 3
+    # The 429'd send was retried once, after its Retry-After, and never duplicated.
+    assert [text for _, text in arrivals].count("first") == 2
+    assert retry_delays == [3.0]
+    assert state.throttled == (1 if pacing else 0)
+
+
+def test_pacing_is_a_bool_and_excludes_a_rate_limit() -> None:
+    client = wa.WeglyClient(TOKEN, base_url=BASE_URL, pacing=False)
+    assert client.rate_limit_state == wa.RateLimitState(None, None, 0.0, 0)
+    with pytest.raises(TypeError, match="pacing must be a bool"):
+        wa.WeglyClient(TOKEN, base_url=BASE_URL, pacing="off")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="rate_limit and rate_budget need pacing=True"):
+        wa.WeglyClient(TOKEN, base_url=BASE_URL, pacing=False, rate_limit=wa.RateLimit(5))

@@ -484,6 +484,11 @@ async def test_bad_client_arguments_raise_type_errors(budgets: Budgets) -> None:
         wa.SharedRateBudget("redis://127.0.0.1", name="fleet")  # type: ignore[arg-type]
 
 
+async def test_a_budget_needs_pacing(budgets: Budgets) -> None:
+    with pytest.raises(ValueError, match="rate_limit and rate_budget need pacing=True"):
+        wa.WeglyClient(TOKEN, base_url=BASE_URL, pacing=False, rate_budget=budgets())
+
+
 def test_without_redis_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "redis", None)
     monkeypatch.setitem(sys.modules, "redis.asyncio", None)

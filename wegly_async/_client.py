@@ -18,11 +18,11 @@ from ._constants import (
     MIN_MAX_RESPONSE_BYTES,
 )
 from ._pipeline import APIRequest, Pipeline, RawResponse, RequestOptions, check_options
-from ._rate import RateController, RateLimit, RateLimitState
+from ._rate import Pacer, RateController, RateLimit, RateLimitState
 from ._rate_redis import SharedRateBudget
 from ._retry import RetryPolicy
 from ._transport import AsyncTransport, TransportRequest, TransportResponse
-from ._validation import check_int
+from ._validation import check_bool, check_int
 from .resources.chats import ChatsResource
 from .resources.deals import DealsResource
 from .resources.leads import LeadsResource
@@ -43,7 +43,8 @@ class WeglyClient:
     session you pass stays yours and is never closed by the client. A success answer larger
     than ``max_response_bytes`` (after decompression) raises ``InvalidResponseError``.
     Every request is paced by one controller: a 429 pauses them all and lowers the pace,
-    successes raise it again, up to ``rate_limit`` when one is given.
+    successes raise it again, up to ``rate_limit`` when one is given; ``pacing=False`` turns
+    it off (each request then meets its 429 alone and waits its own ``Retry-After``).
 
     With ``rate_budget`` the pace, the pauses and AIMD are those of a budget in Redis that
     every client given the same budget name shares (a fleet of workers); the budget stays
@@ -75,16 +76,13 @@ class WeglyClient:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         rate_budget: SharedRateBudget | None = None,
         rate_limit: RateLimit | None = None,
+        pacing: bool = True,
         session: aiohttp.ClientSession | None = None,
         transport: AsyncTransport | None = None,
     ) -> None:
         if transport is not None and session is not None:
             raise TypeError("pass session= or transport=, not both: a transport holds its session")
-        if rate_budget is not None and not isinstance(rate_budget, SharedRateBudget):
-            raise TypeError(
-                f"rate_budget must be a wa.SharedRateBudget, got {type(rate_budget).__name__}"
-            )
-        rate = RateController(rate_limit) if rate_budget is None else rate_budget._pacer(rate_limit)
+        rate = _pacer(rate_limit, pacing, rate_budget)
         if transport is None:
             transport = AiohttpTransport(session)
         elif not isinstance(transport, AsyncTransport):
@@ -206,7 +204,8 @@ class WeglyClient:
     @property
     def rate_limit_state(self) -> RateLimitState:
         """Return how the client is paced now (shared with ``with_options`` copies)."""
-        return self._pipeline.rate.state()
+        rate = self._pipeline.rate
+        return rate.state() if rate is not None else _UNPACED
 
     @property
     def transport(self) -> AsyncTransport:
@@ -229,7 +228,8 @@ class WeglyClient:
         transport = self._pipeline.transport
         self._pipeline = attrs.evolve(self._pipeline, transport=_ClosedTransport())
         if self._owns_transport:
-            await self._pipeline.rate.aclose()
+            if self._pipeline.rate is not None:
+                await self._pipeline.rate.aclose()
             await transport.aclose()
 
     async def __aenter__(self) -> Self:
@@ -255,6 +255,25 @@ class _ClosedTransport:
 
 
 # A query, a fragment, a backslash, white space or a control character has no place in a path.
+# What ``rate_limit_state`` says of a client made with ``pacing=False``.
+_UNPACED = RateLimitState(per_second=None, limit=None, paused_for=0.0, throttled=0)
+
+
+def _pacer(limit: RateLimit | None, pacing: bool, budget: SharedRateBudget | None) -> Pacer | None:
+    """Return the client's pacer (its own controller or a shared budget's), or None when off."""
+    if not check_bool(pacing, "pacing"):
+        if limit is not None or budget is not None:
+            raise ValueError("rate_limit and rate_budget need pacing=True: pass one or the other")
+        return None
+    if budget is not None:
+        if not isinstance(budget, SharedRateBudget):
+            raise TypeError(
+                f"rate_budget must be a wa.SharedRateBudget, got {type(budget).__name__}"
+            )
+        return budget._pacer(limit)
+    return RateController(limit)
+
+
 _PATH_FORBIDDEN = frozenset("?#\\ \t\r\n\0")
 _RAW_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 # Methods a repeat cannot make worse; client.request() retries only these after a send.

@@ -32,6 +32,10 @@ PACE_INCREASE = 0.02
 PACE_ACCEPT_WINDOW = 2.0
 PACE_MIN_SAMPLES = 5
 PACE_MIN_PER_SECOND = 0.5
+# Between two 429 episodes the server's budget went from spent to spent: the answers it
+# accepted over that time give its rate, if the client's pace went unused for at most this
+# share of it (an idle client may have let the budget overflow: a measure too low).
+PACE_IDLE = 0.1
 
 # The largest success body read (after decompression): a page of 100 events is ~100 KiB,
 # so this leaves room for huge pages while a hostile answer cannot exhaust memory.

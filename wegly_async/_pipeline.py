@@ -151,8 +151,9 @@ class Pipeline:
     retry: RetryPolicy
     max_response_bytes: int
     # Shared by every copy ``with_options`` makes: the whole client is paced as one (a
-    # RateController, or a shared budget's pacer: see ``_rate_redis``).
-    rate: Pacer = attrs.field(factory=RateController, repr=False, eq=False)
+    # RateController, or a shared budget's pacer: see ``_rate_redis``; None: not paced, each
+    # request meets its 429 alone).
+    rate: Pacer | None = attrs.field(factory=RateController, repr=False, eq=False)
     # The headers every request carries, built once (the token is in them: never shown).
     _headers: Mapping[str, str] = attrs.field(init=False, repr=False, eq=False)
 
@@ -222,7 +223,7 @@ class Pipeline:
             error: APIStatusError | APIConnectionError
             started = time.perf_counter()
             rate = self.rate
-            if not rate.ready():
+            if rate is not None and not rate.ready():
                 await rate.acquire()
             try:
                 response = await self.transport.send(attempt_request)
@@ -239,7 +240,8 @@ class Pipeline:
                 if type(headers) is not CIMultiDictProxy:
                     headers = _case_insensitive(headers)
                 if 200 <= status < 300:
-                    rate.observe(status, headers, None)
+                    if rate is not None:
+                        rate.observe(status, headers, None)
                     if response.oversized:
                         raise _too_large(status, method, url, request.idempotent, self)
                     return RawResponse(
@@ -252,7 +254,8 @@ class Pipeline:
                         _secret=self.token,
                     )
                 error = _status_error(response, method, url, self.token)
-                rate.observe(status, headers, error.retry_after)
+                if rate is not None:
+                    rate.observe(status, headers, error.retry_after)
                 again = retry.retries_status(status, idempotent=request.idempotent)
                 reason = f"status {status}"
             # Raised here, outside the except block, so that neither __cause__ nor __context__

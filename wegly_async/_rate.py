@@ -9,7 +9,15 @@ It decides when the next request may go, from three things:
   once (the generic cell rate algorithm: each request reserves the next slot, so waiters never
   stampede). The pace is the configured ``RateLimit``, or one learnt from 429s.
 - **AIMD.** The first 429 of an episode lowers the pace multiplicatively, to at most what the
-  server accepted just before; each success raises it additively, back up to the configured one.
+  server accepted: since the previous episode began when the client kept asking meanwhile
+  (the server's budget was spent at both ends, so that count over that time is its rate),
+  else over the last seconds. Each success raises the pace additively, back up to the
+  configured one; below it requests are spaced evenly, with no burst.
+
+No limit on requests in flight: what a paced client has in flight is its pace times the
+latency, which it needs for that pace (Little's law), so a lower cap is only a cruder pace;
+and before the first 429 nothing tells a cap how low to be. That first 429 costs the
+requests already in flight, none of which can be called back.
 
 Decision (API.md is silent on rate-limit headers): ``X-RateLimit-Reset`` is read as seconds
 from now when below 10^9, else as a Unix time; ``X-RateLimit-Limit`` is not used, since no
@@ -32,6 +40,7 @@ from ._constants import (
     PACE_ACCEPT_WINDOW,
     PACE_DECREASE,
     PACE_DEFAULT_PAUSE,
+    PACE_IDLE,
     PACE_INCREASE,
     PACE_MIN_PER_SECOND,
     PACE_MIN_SAMPLES,
@@ -119,6 +128,11 @@ class RateController(Pacer):
         self._tat = -math.inf  # the theoretical time of the next request's slot
         self._pause_until = -math.inf
         self._episode_until = -math.inf  # 429s before then belong to one episode
+        # Since the last episode began (the server's budget spent then): answers accepted,
+        # and the time the pace went unused (None: the client was not paced).
+        self._emptied_at = -math.inf
+        self._since_emptied = 0
+        self._unused: float | None = None
         self._accepted: collections.deque[float] = collections.deque()
         self._throttled = 0
         self._logged_rate: float | None = self._rate
@@ -137,14 +151,7 @@ class RateController(Pacer):
         now = self._clock()
         if now < self._pause_until:
             return False
-        if self._rate is None:
-            return True
-        interval = 1.0 / self._rate
-        slot = max(self._tat, now)
-        if slot - (self._burst - 1) * interval > now:
-            return False
-        self._tat = slot + interval
-        return True
+        return self._rate is None or self._grant(now, queue=False) == 0.0
 
     async def acquire(self) -> None:
         """Wait until a request may go: after every pause announced, at the next slot."""
@@ -156,41 +163,69 @@ class RateController(Pacer):
                 waited_for = deadline
                 await self.sleep(deadline - now)
                 continue
-            if self._rate is None:
+            wait = self._grant(now, queue=True)
+            if wait == 0.0:
                 return
-            interval = 1.0 / self._rate
-            slot = max(self._tat, now)
-            self._tat = slot + interval
-            allowed_at = slot - (self._burst - 1) * interval
-            if allowed_at <= now:
-                return
-            await self.sleep(allowed_at - now)
+            await self.sleep(wait)
             if self._pause_until <= waited_for or self._clock() >= self._pause_until:
                 return
             # A pause began while this request waited for its slot: wait for it instead.
+
+    def _grant(self, now: float, *, queue: bool) -> float:
+        """Take the next slot and return how long until it (0.0: now); ``queue``: even later.
+
+        Without ``queue`` a slot that is not due yet is left free, and the wait is returned.
+        """
+        rate = self._rate
+        if rate is None:
+            return 0.0
+        interval = 1.0 / rate
+        tat = self._tat
+        if tat >= now:
+            slot = tat
+        else:
+            slot = now
+            if self._unused is not None:
+                self._unused += now - tat  # the pace went unused meanwhile
+        wait = slot - (self._burst - 1) * interval - now
+        if wait > 0.0 and not queue:
+            return wait
+        self._tat = slot + interval
+        return max(0.0, wait)
 
     def observe(self, status: int, headers: Mapping[str, str], retry_after: float | None) -> None:
         """Learn from one answer: pauses, the pace down on a 429, up on a success."""
         now = self._clock()
         if status == 429 or (status == 503 and retry_after is not None):
-            self._throttled += 1
             wait = retry_after if retry_after is not None and retry_after > 0 else None
-            self._pause(now, wait if wait is not None else PACE_DEFAULT_PAUSE, status)
-            if now >= self._episode_until:
-                self._decrease(now)
-            self._episode_until = max(self._episode_until, self._pause_until)
+            self._throttle(now, wait if wait is not None else PACE_DEFAULT_PAUSE, status)
             return
         if 200 <= status < 300:
             accepted = self._accepted
             accepted.append(now)
+            self._since_emptied += 1
             while now - accepted[0] > PACE_ACCEPT_WINDOW:
                 accepted.popleft()
             if self._rate is not None:
-                self._increase()
+                self._increase(now)
         if "X-RateLimit-Remaining" in headers:
             reset = _exhausted_until(headers, now)
             if reset is not None:
                 self._pause(now, reset - now, status)
+
+    def _throttle(self, now: float, seconds: float, status: int) -> None:
+        """Learn from a 429: pause every request, and lower the pace once per episode."""
+        self._throttled += 1
+        self._pause(now, seconds, status)
+        if now >= self._episode_until:
+            self._decrease(now)
+            # The server's budget is spent now: what it accepts from here on, over the time
+            # from here, is its rate (the next episode measures from this point).
+            self._accepted.clear()
+            self._emptied_at = now
+            self._since_emptied = 0
+            self._unused = 0.0 if self._rate is not None else None
+        self._episode_until = max(self._episode_until, self._pause_until)
 
     def _pause(self, now: float, seconds: float, status: int) -> None:
         deadline = now + seconds
@@ -201,39 +236,56 @@ class RateController(Pacer):
         self._tat = deadline
         logger.debug("pausing every request for %.3fs (answer %d)", seconds, status)
 
-    def _decrease(self, now: float) -> None:
+    def _measured(self, now: float) -> float | None:
+        """Return the rate the server accepted lately, or None when too few answers tell."""
+        since, unused = self._since_emptied, self._unused
+        cycle = now - self._emptied_at
+        if since >= PACE_MIN_SAMPLES and unused is not None and unused <= PACE_IDLE * cycle:
+            # From the last episode to this one the server's budget went from spent to
+            # spent, while this client kept asking: what it accepted over that time
+            # (pauses included, as it refilled meanwhile) is its rate, at most a tenth low.
+            return since / cycle
         accepted = len(self._accepted)
-        measured = None
-        if accepted >= PACE_MIN_SAMPLES:
-            # Over the time the samples span (a young client has less than the window).
-            span = max(now - self._accepted[0], PACE_ACCEPT_WINDOW / 4)
-            measured = accepted / span
+        if accepted < PACE_MIN_SAMPLES:
+            return None
+        # Before a first episode (or after a calm) the budget the server held when the
+        # window began is unknown and counted in: an overestimate, which the next 429
+        # corrects. A young client is measured over the time its answers span.
+        return accepted / max(now - self._accepted[0], PACE_ACCEPT_WINDOW / 4)
+
+    def _decrease(self, now: float) -> None:
+        measured = self._measured(now)
         current = self._rate if self._rate is not None else measured
         if current is None:
             return  # too little traffic to learn a pace from: the pause alone
         lowered = PACE_DECREASE * current
         if measured is not None:
             lowered = min(lowered, measured)
-        self._set_rate(max(PACE_MIN_PER_SECOND, lowered), "lowered")
+        self._set_rate(now, max(PACE_MIN_PER_SECOND, lowered), "lowered")
 
-    def _increase(self) -> None:
+    def _increase(self, now: float) -> None:
         rate = self._rate
         if rate is None:
             return
         ceiling = self._limit.per_second if self._limit is not None else math.inf
         if rate < ceiling:
-            self._set_rate(min(ceiling, rate + PACE_INCREASE), "raised")
+            self._set_rate(now, min(ceiling, rate + PACE_INCREASE), "raised")
 
-    def _set_rate(self, rate: float, how: str) -> None:
+    def _set_rate(self, now: float, rate: float, how: str) -> None:
         self._rate = rate
         limit = self._limit
-        # The burst shrinks with the pace: a server that halved its limit has halved its
-        # bucket too, and a full burst after each pause would meet a wall of 429s.
-        self._burst = 1 if limit is None else max(1, int(limit.allowance * rate / limit.per_second))
+        # The configured burst holds only at the configured pace: below it the server has
+        # said no, its budget is unknown, and a burst after each pause would meet a wall of
+        # 429s (the post-pause burst, not the pace, is what such episodes cost).
+        burst = limit.allowance if limit is not None and rate >= limit.per_second else 1
+        if burst > self._burst:
+            # Back at the ceiling: the burst is earned again by waiting, not granted at once.
+            self._tat = max(self._tat, now) + (burst - self._burst) / rate
+        self._burst = burst
         logged = self._logged_rate
         # Raised a little on every success: told when it moved by a tenth since last told.
         if logged is None or how == "lowered" or abs(rate - logged) >= 0.1 * logged:
-            logger.debug("pace %s to %.2f requests/s", how, rate)
+            logger.debug("pace %s to %.2f requests/s (burst %d)", how, rate, burst)
             self._logged_rate = rate
 
 

@@ -62,6 +62,15 @@ async def bot(session: aiohttp.ClientSession) -> None:
         print(len(everything))
 
 
+async def paced() -> None:
+    async with wa.WeglyClient("token", rate_limit=wa.RateLimit(20, burst=5)) as client:
+        state: wa.RateLimitState = client.rate_limit_state
+        per_second: float | None = state.per_second
+        print(per_second, state.paused_for, state.throttled)
+    async with wa.WeglyClient("token", pacing=False) as unpaced:
+        print(unpaced.rate_limit_state.limit)
+
+
 async def chat_routes(client: wa.WeglyClient, chat: str, user: str) -> None:
     created: wa.Chat = await client.chats.create(
         whatsapp_phone_id=chat,

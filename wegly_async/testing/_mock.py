@@ -151,7 +151,8 @@ def instant_retries(client: WeglyClient, delays: list[float] | None = None) -> l
     pipeline = client._pipeline
     client._pipeline = attrs.evolve(pipeline, retry=attrs.evolve(pipeline.retry, sleep=record))
     # The pauses a 429 announces to the whole client are skipped too (and not recorded).
-    pipeline.rate.sleep = _no_wait
+    if pipeline.rate is not None:
+        pipeline.rate.sleep = _no_wait
     return delays
 
 
