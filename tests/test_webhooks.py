@@ -335,6 +335,34 @@ async def test_a_redelivery_is_acknowledged_without_running_the_handlers_again()
     assert len(rec.seen) == 2
 
 
+class RecordingStore(MemoryDedupeStore):
+    """The memory store, keeping every key it was asked to claim."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: list[str] = []
+
+    async def claim(self, key: str) -> bool:
+        self.keys.append(key)
+        return await super().claim(key)
+
+
+async def test_a_redelivery_signed_by_the_other_rotated_secret_is_still_a_duplicate() -> None:
+    store, rec = RecordingStore(), Recorder()
+    router = WebhookRouter(["whsec-old", SECRET], store=store)
+    router.on("*")(rec.handler("h"))
+    assert (await deliver(router, RECEIVED, **{"x-wegly-signature": sign(RECEIVED)}))[0] == 200
+    old = sign(RECEIVED, "whsec-old")
+    status, answer = await deliver(router, RECEIVED, **{"x-wegly-signature": old})
+    assert (status, answer.get("duplicate")) == (200, True)
+    assert len(rec.seen) == 1
+    # The key is the body's HMAC under the first secret, in hex: the same for both copies.
+    assert store.keys == [old, old]
+    other = body_of("lead.won", {"lead": LEAD})
+    await deliver(router, other)
+    assert store.keys[-1] == sign(other, "whsec-old") != old
+
+
 async def test_concurrent_identical_deliveries_run_the_handlers_once() -> None:
     router, rec = WebhookRouter(SECRET), Recorder()
     router.on("*")(rec.handler("slow", wait=0.01))
