@@ -304,6 +304,23 @@ async def test_on_unknown_runs_only_for_keys_no_pattern_claims() -> None:
     assert router.handlers_for("leadx.won") != router.handlers_for("lead.won")
 
 
+async def test_a_handler_registered_after_deliveries_runs_for_the_next_one() -> None:
+    router, rec = WebhookRouter(SECRET), Recorder()
+    router.on("lead.*")(rec.handler("leads"))
+    await deliver(router, body_of("lead.won", {"lead": LEAD}))
+    await deliver(router, body_of("deal.won", {"deal": LEAD}))
+    router.on("lead.won")(rec.handler("won"))
+    router.on_unknown(rec.handler("unknown"))
+    await deliver(router, body_of("lead.won", {"lead": {**LEAD, "code": 2}}))
+    await deliver(router, body_of("deal.won", {"deal": {**LEAD, "code": 2}}))
+    assert rec.seen == [
+        ("leads", "lead.won"),
+        ("leads", "lead.won"),
+        ("won", "lead.won"),
+        ("unknown", "deal.won"),
+    ]
+
+
 async def test_every_answer_code_of_the_router() -> None:
     router, rec = WebhookRouter(SECRET, max_body_bytes=2048), Recorder()
     router.on("chat.message_received")(rec.handler("ok"))

@@ -37,6 +37,7 @@ Ack = Literal["after", "before"]
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 DEFAULT_QUEUE_SIZE = 1_000
+_MATCHED_KEYS = 1_024
 
 
 class WebhookRouter:
@@ -67,6 +68,9 @@ class WebhookRouter:
         self._queue_size = check_int(queue_size, "queue_size", minimum=1)
         self._routes: list[tuple[str, Handler]] = []
         self._unknown: list[Handler] = []
+        # The handlers of each event key met, so that a delivery matches no pattern again;
+        # emptied when a handler is registered.
+        self._matched: dict[str, tuple[Handler, ...]] = {}
         self._queue: asyncio.Queue[tuple[WebhookEvent, str]] | None = None
         self._worker: asyncio.Task[None] | None = None
 
@@ -81,6 +85,7 @@ class WebhookRouter:
 
         def register(handler: Handler) -> Handler:
             self._routes.append((pattern, _check_handler(handler)))
+            self._matched.clear()
             return handler
 
         return register
@@ -88,6 +93,7 @@ class WebhookRouter:
     def on_unknown(self, handler: Handler) -> Handler:
         """Register the decorated handler for events that no ``on`` pattern claims."""
         self._unknown.append(_check_handler(handler))
+        self._matched.clear()
         return handler
 
     def handlers_for(self, event_key: str) -> list[Handler]:
@@ -114,7 +120,7 @@ class WebhookRouter:
 
     async def handle(self, method: str, headers: Mapping[str, str], body: bytes) -> WebhookAnswer:
         """Decide the answer to one delivery, running its handlers unless it was seen before."""
-        if method.upper() != "POST":
+        if method != "POST" and method.upper() != "POST":
             return answer(405, "webhooks are delivered with POST")
         if len(body) > self.max_body_bytes:
             return too_large(self.max_body_bytes)
@@ -144,7 +150,13 @@ class WebhookRouter:
 
     async def dispatch(self, event: WebhookEvent) -> None:
         """Run the handlers of a verified ``event`` (no dedupe), raising what they raise."""
-        for handler in self.handlers_for(event.event_key):
+        handlers = self._matched.get(event.event_key)
+        if handlers is None:
+            if len(self._matched) >= _MATCHED_KEYS:
+                self._matched.clear()  # keys are open-ended: the memo stays bounded
+            handlers = tuple(self.handlers_for(event.event_key))
+            self._matched[event.event_key] = handlers
+        for handler in handlers:
             await handler(event)
 
     async def _run(self, event: WebhookEvent, key: str) -> bool:

@@ -7,6 +7,7 @@ bytes to ``WebhookRouter.handle`` and write its answer back as JSON.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -94,13 +95,11 @@ def aiohttp_app(router: WebhookRouter, path: str) -> web.Application:
     """Return an ``aiohttp.web`` app serving ``router`` at ``path``, drained on cleanup."""
     app = web.Application(client_max_size=router.max_body_bytes)
 
-    async def handle(request: web.Request) -> web.Response:
-        return await aiohttp_handler(router, request)
-
     async def cleanup(app: web.Application) -> None:
         await router.aclose()
 
-    app.router.add_route("*", path, handle)
+    # The partial itself, not a coroutine around it: one coroutine per request, not two.
+    app.router.add_route("*", path, functools.partial(aiohttp_handler, router))
     app.on_cleanup.append(cleanup)
     return app
 
