@@ -224,6 +224,42 @@ def test_an_off_type_message_field_names_the_field() -> None:
         parse_event(body, headers_for(body), secret=SECRET)
 
 
+def test_a_typed_part_is_decoded_from_the_payload_on_first_access_and_kept() -> None:
+    event = wa.WebhookEvent(
+        event_key=wa.WebhookEventKey.CHAT_MESSAGE_RECEIVED,
+        payload={"chat_id": CHAT_ID, "message": MESSAGE},
+    )
+    assert isinstance(event.message, wa.Message)
+    assert event.message is event.message, "decoded once, then kept"
+    assert (event.message.id, event.chat_id, event.lead, event.deal) == (
+        MESSAGE["id"],
+        CHAT_ID,
+        None,
+        None,
+    )
+    assert event == wa.WebhookEvent(event_key=event.event_key, payload=dict(event.payload))
+
+
+@pytest.mark.parametrize(
+    ("payload", "part", "match"),
+    [
+        ({"message": {**MESSAGE, "from_me": "sim"}}, "message", r"payload\.message.*from_me"),
+        ({"lead": {**LEAD, "code": "x"}}, "lead", r"payload\.lead.*code"),
+        ({"deal": [LEAD]}, "deal", r"payload\.deal is not an object"),
+        ({"chat_id": 7}, "chat_id", r"payload\.chat_id"),
+    ],
+)
+def test_a_typed_part_that_does_not_fit_raises_a_payload_error_when_read(
+    payload: dict[str, Any], part: str, match: str
+) -> None:
+    event = wa.WebhookEvent(event_key=wa.WebhookEventKey("lead.won"), payload=payload)
+    for _ in range(2):  # a failure is not kept as a value
+        with pytest.raises(wa.WebhookPayloadError, match=match) as info:
+            getattr(event, part)
+        assert info.value.__context__ is None and info.value.__cause__ is None
+    assert event.payload == payload
+
+
 def test_an_event_header_that_disagrees_with_the_body_is_refused() -> None:
     with pytest.raises(wa.WebhookPayloadError, match="x-wegly-event"):
         parse_event(RECEIVED, headers_for(RECEIVED, "chat.message_sent"), secret=SECRET)
@@ -335,6 +371,55 @@ async def test_every_answer_code_of_the_router() -> None:
     status, answer = await deliver(router, body_of("lead.lost", {"lead": LEAD}))
     assert status == 500 and answer["ok"] is False
     assert rec.seen == [("ok", "chat.message_received"), ("boom", "lead.lost")]
+
+
+async def test_the_router_decodes_a_typed_part_only_for_a_handler_that_reads_it() -> None:
+    router, read = WebhookRouter(SECRET), []
+
+    @router.on("chat.message_received")
+    async def reply(event: wa.WebhookEvent) -> None:
+        read.append(event.message)
+
+    @router.on("lead.won")
+    async def sync_lead(event: wa.WebhookEvent) -> None:
+        read.append(event.payload["message"]["id"])
+
+    assert (await deliver(router, RECEIVED))[0] == 200
+    assert isinstance(read[0], wa.Message) and read[0].id == MESSAGE["id"]
+    # An off-type message field is not met by a handler that does not read the message.
+    message = {**MESSAGE, "id": "m-lead", "from_me": "sim"}
+    assert (await deliver(router, body_of("lead.won", {"message": message})))[0] == 200
+    assert read[1:] == ["m-lead"]
+
+
+async def test_a_typed_part_a_handler_reads_and_that_does_not_fit_is_answered_400() -> None:
+    router, rec, runs = WebhookRouter(SECRET), Recorder(), []
+    router.on("chat.message_received")(rec.handler("first"))
+
+    @router.on("chat.message_received")
+    async def reads_message(event: wa.WebhookEvent) -> None:
+        runs.append(event.message)
+
+    bad = body_of(
+        "chat.message_received",
+        {"chat_id": CHAT_ID, "message": {**MESSAGE, "from_me": "sim"}},
+    )
+    status, answer = await deliver(router, bad)
+    assert (status, answer["ok"]) == (400, False)
+    assert "payload.message" in answer["message"] and "from_me" in answer["message"]
+    assert runs == [] and rec.seen == [("first", "chat.message_received")]
+    # Not kept as handled: the redelivery is decoded (and refused) again, not a duplicate.
+    status, answer = await deliver(router, bad)
+    assert (status, answer.get("duplicate")) == (400, None)
+
+
+async def test_a_typed_part_that_is_not_an_object_is_refused_before_any_handler() -> None:
+    router, rec = WebhookRouter(SECRET), Recorder()
+    router.on("*")(rec.handler("h"))
+    for payload in ({"message": "oi"}, {"lead": [LEAD]}, {"deal": 7}):
+        status, answer = await deliver(router, body_of("deal.won", payload))
+        assert status == 400 and "is not an object" in answer["message"]
+    assert rec.seen == []
 
 
 async def test_a_redelivery_is_acknowledged_without_running_the_handlers_again() -> None:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
 from .._enums import WebhookEventKey
+from .._errors import DecodeError, WebhookPayloadError
+from .._responses import model_decoder
 from .chats import Message
 
 __all__ = ["RecordSummary", "WebhookEvent"]
+
+T = TypeVar("T")
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -25,17 +31,75 @@ class RecordSummary:
     updated_at: datetime | None = None
 
 
+_MESSAGE = model_decoder(Message)
+_RECORD = model_decoder(RecordSummary)
+
+
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class WebhookEvent:
     """One verified webhook event: its key, its payload as sent, and typed views of it.
 
     ``payload`` keeps every field, known or not; ``message``, ``chat_id``, ``lead`` and
-    ``deal`` are the decoded parts the payload has (``None`` when it has not).
+    ``deal`` are the parts the payload has (``None`` when it has not), decoded from it on
+    first access and then kept: a part that does not fit its type raises
+    ``WebhookPayloadError`` there (``parse_event`` reads them all, so raises it at once).
     """
 
     event_key: WebhookEventKey
     payload: dict[str, Any] = attrs.field(repr=False)
-    message: Message | None = attrs.field(default=None, repr=False)
-    chat_id: str | None = None
-    lead: RecordSummary | None = None
-    deal: RecordSummary | None = None
+
+    @functools.cached_property
+    def message(self) -> Message | None:
+        """Return the payload's ``message`` as a ``Message``, decoded on first read.
+
+        Raises:
+            WebhookPayloadError: the payload's ``message`` does not fit ``Message``.
+        """
+        return _part(self, "message", _MESSAGE)
+
+    @functools.cached_property
+    def chat_id(self) -> str | None:
+        """Return the payload's ``chat_id``.
+
+        Raises:
+            WebhookPayloadError: the payload's ``chat_id`` is not a string.
+        """
+        chat_id = self.payload.get("chat_id")
+        if chat_id is not None and not isinstance(chat_id, str):
+            raise WebhookPayloadError(f"payload.chat_id is not a string ({self.event_key})")
+        return chat_id
+
+    @functools.cached_property
+    def lead(self) -> RecordSummary | None:
+        """Return the payload's ``lead`` as a ``RecordSummary``, decoded on first read.
+
+        Raises:
+            WebhookPayloadError: the payload's ``lead`` does not fit ``RecordSummary``.
+        """
+        return _part(self, "lead", _RECORD)
+
+    @functools.cached_property
+    def deal(self) -> RecordSummary | None:
+        """Return the payload's ``deal`` as a ``RecordSummary``, decoded on first read.
+
+        Raises:
+            WebhookPayloadError: the payload's ``deal`` does not fit ``RecordSummary``.
+        """
+        return _part(self, "deal", _RECORD)
+
+
+def _part(event: WebhookEvent, name: str, decode: Callable[[dict[str, Any]], T]) -> T | None:
+    value = event.payload.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise WebhookPayloadError(f"payload.{name} is not an object ({event.event_key})")
+    try:
+        return decode(value)
+    except DecodeError as exc:
+        failure = exc
+    # Outside the except block: the converter's error (which may quote the payload) stays
+    # out of __context__, and only the reason is told.
+    raise WebhookPayloadError(
+        f"payload.{name} does not decode ({event.event_key}): {failure.reason}"
+    )

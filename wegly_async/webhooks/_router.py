@@ -144,9 +144,8 @@ class WebhookRouter:
             return answer(200, "already handled", duplicate=True)
         if self._ack == "before":
             return await self._enqueue(event, key)
-        if not await self._run(event, key):
-            return answer(500, "a handler failed; deliver again")
-        return answer(200, "handled")
+        refused = await self._run(event, key)
+        return answer(200, "handled") if refused is None else refused
 
     async def dispatch(self, event: WebhookEvent) -> None:
         """Run the handlers of a verified ``event`` (no dedupe), raising what they raise."""
@@ -159,19 +158,26 @@ class WebhookRouter:
         for handler in handlers:
             await handler(event)
 
-    async def _run(self, event: WebhookEvent, key: str) -> bool:
+    async def _run(self, event: WebhookEvent, key: str) -> WebhookAnswer | None:
+        """Run the handlers of ``event``: None when they succeeded, else the answer to give."""
         try:
             await self.dispatch(event)
+        except WebhookPayloadError as exc:
+            # A typed part a handler read does not decode: the body is at fault, as with a
+            # bad envelope (the handlers before that one ran). Released: not handled.
+            await self._store.release(key)
+            logger.warning("webhook refused: %s", exc)
+            return answer(400, str(exc))
         except Exception:
             # Released, so that Wegly's redelivery of this body runs the handlers again.
             await self._store.release(key)
             logger.exception("webhook handler for %s failed", event.event_key)
-            return False
+            return answer(500, "a handler failed; deliver again")
         except BaseException:
             # Cancelled mid-handler (a server stopping): not handled, so released as well.
             await self._store.release(key)
             raise
-        return True
+        return None
 
     async def _enqueue(self, event: WebhookEvent, key: str) -> WebhookAnswer:
         queue = self._start()
