@@ -58,13 +58,14 @@ class MemoryDedupeStore:
     async def claim(self, key: str) -> bool:
         """Claim ``key`` and return True, or return False when it is already claimed."""
         # No await between the check and the write: claims are atomic on one event loop.
-        now = self._clock()
-        self._expire(now)
-        if key in self._claims:
+        now, claims = self._clock(), self._claims
+        if claims and now - next(iter(claims.values())) >= self._window:
+            self._expire(now)  # the oldest claim is out of the window: drop what is
+        if key in claims:
             return False
-        self._claims[key] = now
-        while len(self._claims) > self._max_entries:
-            self._claims.popitem(last=False)
+        claims[key] = now
+        while len(claims) > self._max_entries:
+            claims.popitem(last=False)
         return True
 
     async def release(self, key: str) -> None:

@@ -125,12 +125,14 @@ class WebhookRouter:
         if len(body) > self.max_body_bytes:
             return too_large(self.max_body_bytes)
         try:
-            body_mac = verify_with_macs(body, header(headers, SIGNATURE_HEADER), self._macs)
+            # headers.get first: the mapping aiohttp hands over ignores case already.
+            signature = headers.get(SIGNATURE_HEADER) or header(headers, SIGNATURE_HEADER)
+            body_mac = verify_with_macs(body, signature, self._macs)
         except WebhookSignatureError as exc:
             logger.warning("webhook refused: %s", exc)
             return answer(401, str(exc))
         try:
-            event = decode_event(body, header(headers, EVENT_HEADER))
+            event = decode_event(body, headers.get(EVENT_HEADER) or header(headers, EVENT_HEADER))
         except WebhookPayloadError as exc:
             logger.warning("webhook refused: %s", exc)
             return answer(400, str(exc))

@@ -65,7 +65,7 @@ def verify_with_macs(body: bytes, signature: str | None, macs: tuple[hmac.HMAC, 
     The key is the body's HMAC-SHA256 under the first secret: identical bodies get the same
     key whichever secret signed them, and a dedupe store needs no second hash of the body.
     """
-    if not isinstance(body, bytes | bytearray | memoryview):
+    if body.__class__ is not bytes and not isinstance(body, bytes | bytearray | memoryview):
         raise TypeError(
             f"body must be the raw bytes received, got {type(body).__name__}: a re-encoded "
             "body does not verify"
