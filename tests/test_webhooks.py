@@ -357,6 +357,19 @@ async def test_a_handler_registered_after_deliveries_runs_for_the_next_one() -> 
     ]
 
 
+async def test_dispatch_runs_the_matching_handlers_without_dedupe_and_raises_their_error() -> None:
+    router, rec = WebhookRouter(SECRET), Recorder()
+    router.on("lead.*")(rec.handler("leads"))
+    router.on("lead.lost")(rec.handler("boom", fail=True))
+    event = wa.WebhookEvent(event_key=wa.WebhookEventKey("lead.won"), payload={"lead": LEAD})
+    await router.dispatch(event)
+    await router.dispatch(event)
+    assert rec.seen == [("leads", "lead.won")] * 2
+    lost = wa.WebhookEvent(event_key=wa.WebhookEventKey("lead.lost"), payload={})
+    with pytest.raises(RuntimeError, match="boom failed"):
+        await router.dispatch(lost)
+
+
 async def test_every_answer_code_of_the_router() -> None:
     router, rec = WebhookRouter(SECRET, max_body_bytes=2048), Recorder()
     router.on("chat.message_received")(rec.handler("ok"))

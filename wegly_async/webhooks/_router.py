@@ -151,19 +151,23 @@ class WebhookRouter:
 
     async def dispatch(self, event: WebhookEvent) -> None:
         """Run the handlers of a verified ``event`` (no dedupe), raising what they raise."""
-        handlers = self._matched.get(event.event_key)
+        for handler in self._handlers(event.event_key):
+            await handler(event)
+
+    def _handlers(self, event_key: str) -> tuple[Handler, ...]:
+        handlers = self._matched.get(event_key)
         if handlers is None:
             if len(self._matched) >= _MATCHED_KEYS:
                 self._matched.clear()  # keys are open-ended: the memo stays bounded
-            handlers = tuple(self.handlers_for(event.event_key))
-            self._matched[event.event_key] = handlers
-        for handler in handlers:
-            await handler(event)
+            handlers = self._matched[event_key] = tuple(self.handlers_for(event_key))
+        return handlers
 
     async def _run(self, event: WebhookEvent, key: str) -> WebhookAnswer | None:
         """Run the handlers of ``event``: None when they succeeded, else the answer to give."""
         try:
-            await self.dispatch(event)
+            # dispatch(), inlined: one coroutine less per delivery.
+            for handler in self._handlers(event.event_key):
+                await handler(event)
         except WebhookPayloadError as exc:
             # A typed part a handler read does not decode: the body is at fault, as with a
             # bad envelope (the handlers before that one ran). Released: not handled.

@@ -52,8 +52,9 @@ async def aiohttp_handler(router: WebhookRouter, request: web.Request) -> web.Re
     )
     if declared is not None and plain:
         # The usual case, read in one call: a declared length the limit allows.
-        whole = await _read_exactly(request, declared)
-        if whole is None:
+        try:
+            whole = await request.content.readexactly(declared)
+        except asyncio.IncompleteReadError:
             return _json(answer(400, "the body ended before its Content-Length"))
         return _json(await router.handle("POST", request.headers, whole))
     body = await _read_bounded(request, limit)
@@ -72,13 +73,6 @@ async def _read_bounded(request: web.Request, limit: int) -> bytes | None:
             request.protocol.force_close()
             return None
     return bytes(body)
-
-
-async def _read_exactly(request: web.Request, length: int) -> bytes | None:
-    try:
-        return await request.content.readexactly(length)
-    except asyncio.IncompleteReadError:
-        return None
 
 
 def _json(answer: WebhookAnswer) -> web.Response:
