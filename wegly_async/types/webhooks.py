@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -47,17 +46,22 @@ class WebhookEvent:
 
     event_key: WebhookEventKey
     payload: dict[str, Any] = attrs.field(repr=False)
+    # The parts decoded so far, by name. Not functools.cached_property: on a slotted class
+    # its first read raises and catches an AttributeError, which costs more than the decoding
+    # it saves a handler that skips the part.
+    _parts: dict[str, Any] = attrs.field(factory=dict, init=False, repr=False, eq=False)
 
-    @functools.cached_property
+    @property
     def message(self) -> Message | None:
         """Return the payload's ``message`` as a ``Message``, decoded on first read.
 
         Raises:
             WebhookPayloadError: the payload's ``message`` does not fit ``Message``.
         """
-        return _part(self, "message", _MESSAGE)
+        parts = self._parts
+        return parts["message"] if "message" in parts else _part(self, "message", _MESSAGE)
 
-    @functools.cached_property
+    @property
     def chat_id(self) -> str | None:
         """Return the payload's ``chat_id``.
 
@@ -65,39 +69,42 @@ class WebhookEvent:
             WebhookPayloadError: the payload's ``chat_id`` is not a string.
         """
         chat_id = self.payload.get("chat_id")
-        if chat_id is not None and not isinstance(chat_id, str):
-            raise WebhookPayloadError(f"payload.chat_id is not a string ({self.event_key})")
-        return chat_id
+        if chat_id is None or isinstance(chat_id, str):
+            return chat_id
+        raise WebhookPayloadError(f"payload.chat_id is not a string ({self.event_key})")
 
-    @functools.cached_property
+    @property
     def lead(self) -> RecordSummary | None:
         """Return the payload's ``lead`` as a ``RecordSummary``, decoded on first read.
 
         Raises:
             WebhookPayloadError: the payload's ``lead`` does not fit ``RecordSummary``.
         """
-        return _part(self, "lead", _RECORD)
+        parts = self._parts
+        return parts["lead"] if "lead" in parts else _part(self, "lead", _RECORD)
 
-    @functools.cached_property
+    @property
     def deal(self) -> RecordSummary | None:
         """Return the payload's ``deal`` as a ``RecordSummary``, decoded on first read.
 
         Raises:
             WebhookPayloadError: the payload's ``deal`` does not fit ``RecordSummary``.
         """
-        return _part(self, "deal", _RECORD)
+        parts = self._parts
+        return parts["deal"] if "deal" in parts else _part(self, "deal", _RECORD)
 
 
 def _part(event: WebhookEvent, name: str, decode: Callable[[dict[str, Any]], T]) -> T | None:
     value = event.payload.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, dict):
+    if value is not None and not isinstance(value, dict):
         raise WebhookPayloadError(f"payload.{name} is not an object ({event.event_key})")
     try:
-        return decode(value)
+        decoded = None if value is None else decode(value)
     except DecodeError as exc:
         failure = exc
+    else:
+        event._parts[name] = decoded  # kept: read again, it is the same object
+        return decoded
     # Outside the except block: the converter's error (which may quote the payload) stays
     # out of __context__, and only the reason is told.
     raise WebhookPayloadError(
