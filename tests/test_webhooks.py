@@ -9,15 +9,18 @@ import hmac
 import json
 from typing import Any
 
+import attrs
 import pytest
 
 import wegly_async as wa
 from wegly_async.webhooks import (
     MemoryDedupeStore,
+    WebhookAnswer,
     WebhookRouter,
     parse_event,
     verify_signature,
 )
+from wegly_async.webhooks._answers import answer as answer_of
 
 SECRET = "whsec-test-1"
 CHAT_ID = "2b1f8c4e-6d1a-4d8e-9a57-3f0c1e7b9d21"
@@ -260,6 +263,20 @@ def test_a_typed_part_that_does_not_fit_raises_a_payload_error_when_read(
     assert event.payload == payload
 
 
+def test_a_decoded_event_and_an_answer_are_the_frozen_models_themselves() -> None:
+    event = parse_event(RECEIVED, headers_for(RECEIVED), secret=SECRET)
+    built = wa.WebhookEvent(event_key=event.event_key, payload=json.loads(RECEIVED)["payload"])
+    assert type(event) is wa.WebhookEvent and event == built
+    assert repr(event) == repr(built) == f"WebhookEvent(event_key={event.event_key!r})"
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        event.payload = {}  # type: ignore[misc]
+    answer = answer_of(200, "handled")
+    assert type(answer) is WebhookAnswer
+    assert answer == WebhookAnswer(200, {"ok": True, "message": "handled"})
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        answer.status = 500  # type: ignore[misc]
+
+
 def test_an_event_header_that_disagrees_with_the_body_is_refused() -> None:
     with pytest.raises(wa.WebhookPayloadError, match="x-wegly-event"):
         parse_event(RECEIVED, headers_for(RECEIVED, "chat.message_sent"), secret=SECRET)
@@ -387,7 +404,7 @@ async def test_every_answer_code_of_the_router() -> None:
 
 
 async def test_the_router_decodes_a_typed_part_only_for_a_handler_that_reads_it() -> None:
-    router, read = WebhookRouter(SECRET), []
+    router, read = WebhookRouter(SECRET), list[Any]()
 
     @router.on("chat.message_received")
     async def reply(event: wa.WebhookEvent) -> None:

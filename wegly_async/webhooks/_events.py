@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
+from .._codegen import mutable_twin
 from .._enums import WebhookEventKey
 from .._errors import DecodeError, WebhookPayloadError
 from .._responses import decode_object
@@ -88,4 +89,20 @@ def _event(envelope: dict[str, Any], announced: str | None) -> WebhookEvent:
         value = payload.get(name)
         if value is not None and not isinstance(value, dict):
             raise WebhookPayloadError(f"payload.{name} is not an object ({key})")
-    return WebhookEvent(event_key=_event_key(key), payload=payload)
+    return _new_event(_event_key(key), payload)
+
+
+# Built as _codegen builds decoded models: a plain twin with the same slots, its slots set
+# directly, then given the frozen class (a frozen __init__ sets each through a descriptor).
+_EVENT_TWIN = mutable_twin(WebhookEvent)
+
+
+def _new_event(event_key: WebhookEventKey, payload: dict[str, Any]) -> WebhookEvent:
+    if _EVENT_TWIN is None:
+        return WebhookEvent(event_key=event_key, payload=payload)
+    event: Any = _EVENT_TWIN()
+    event.event_key = event_key
+    event.payload = payload
+    event._parts = {}
+    event.__class__ = WebhookEvent
+    return cast(WebhookEvent, event)
