@@ -47,8 +47,9 @@ How to read it:
 - At 20 ms the ideal prefetch=8 ratio is below 8x: the first page is always fetched alone
   (speculation starts when a second page is read), then pages come 8 per round trip.
 - Webhook rows: both servers share one child process and its loop; this process posts the
-  same new signed bodies to each in turn (32 in flight). Latency percentiles cover every
-  request of every round.
+  same new signed bodies to each in turn (32 in flight). The bare handler answers a JSON
+  body prepared once; the router's handler reads `event.message`, so the typed message is
+  decoded. Latency percentiles cover every request of every round.
 - Peak RSS is the export child's own high-water mark (`VmHWM`), not `ru_maxrss`, which on
   Linux keeps the parent's size across fork and exec.
 """

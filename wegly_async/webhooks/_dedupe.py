@@ -1,7 +1,8 @@
 """Remember which deliveries were handled, so a redelivery runs no handler twice.
 
 A delivery is claimed before its handlers run and released when one fails, so that the
-redelivery Wegly then makes can succeed; a claim kept means "handled". The store is a
+redelivery Wegly then makes can succeed; a claim kept means "handled". A key names a body:
+its HMAC-SHA256 under the router's first secret, as 64 hex characters. The store is a
 small protocol: the default lives in memory, bounded in size and in time.
 """
 
