@@ -62,8 +62,9 @@ How to read it:
 - At 20 ms the ideal prefetch=8 ratio is below 8x: the first page is always fetched alone
   (speculation starts when a second page is read), then pages come 8 per round trip.
 - Webhook rows: both servers share one child process and its loop; this process posts the
-  same new signed bodies to each in turn (32 in flight). Latency percentiles cover every
-  request of every round.
+  same new signed bodies to each in turn (32 in flight). The bare handler answers a JSON
+  body prepared once; the router's handler reads `event.message`, so the typed message is
+  decoded. Latency percentiles cover every request of every round.
 - Plugin rows: each run is a fresh `python -m pytest --co -q` on an empty directory, the
   contenders in turns; the installed entry point is blocked and this checkout's plugin
   module is loaded by name, as the entry point loads it.

@@ -1,8 +1,9 @@
 """Serve both webhook contenders in one process, one port each, until stdin closes.
 
 ``router``: ``WebhookRouter.aiohttp_app()`` (verify, parse, dedupe, dispatch to a handler);
-``bare``: an ``aiohttp.web`` handler that only runs ``orjson.loads`` on the body. Both share
-this process's loop, so the load generator in the parent measures them under equal terms.
+``bare``: an ``aiohttp.web`` handler that only runs ``orjson.loads`` on the body and answers a
+fixed JSON body. Both share this process's loop, so the load generator in the parent measures
+them under equal terms.
 """
 
 from __future__ import annotations
@@ -32,12 +33,17 @@ def router_app(secret: str) -> web.Application:
     return router.aiohttp_app("/")
 
 
+OK_BODY = b'{"ok":true}'
+
+
 def bare_app() -> web.Application:
-    """Return the floor: read the body, ``orjson.loads`` it, answer 200."""
+    """Return the floor: read the body, ``orjson.loads`` it, answer 200 with a fixed JSON body."""
 
     async def handle(request: web.Request) -> web.Response:
         orjson.loads(await request.read())
-        return web.json_response({"ok": True})
+        # A body prepared once: web.json_response would serialize it with the standard
+        # library's json on every request, work the floor has no need of (5% of its cost).
+        return web.Response(body=OK_BODY, content_type="application/json")
 
     app = web.Application()
     app.router.add_post("/", handle)

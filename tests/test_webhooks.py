@@ -9,15 +9,18 @@ import hmac
 import json
 from typing import Any
 
+import attrs
 import pytest
 
 import wegly_async as wa
 from wegly_async.webhooks import (
     MemoryDedupeStore,
+    WebhookAnswer,
     WebhookRouter,
     parse_event,
     verify_signature,
 )
+from wegly_async.webhooks._answers import answer as answer_of
 
 SECRET = "whsec-test-1"
 CHAT_ID = "2b1f8c4e-6d1a-4d8e-9a57-3f0c1e7b9d21"
@@ -224,6 +227,56 @@ def test_an_off_type_message_field_names_the_field() -> None:
         parse_event(body, headers_for(body), secret=SECRET)
 
 
+def test_a_typed_part_is_decoded_from_the_payload_on_first_access_and_kept() -> None:
+    event = wa.WebhookEvent(
+        event_key=wa.WebhookEventKey.CHAT_MESSAGE_RECEIVED,
+        payload={"chat_id": CHAT_ID, "message": MESSAGE},
+    )
+    assert isinstance(event.message, wa.Message)
+    assert event.message is event.message, "decoded once, then kept"
+    assert (event.message.id, event.chat_id, event.lead, event.deal) == (
+        MESSAGE["id"],
+        CHAT_ID,
+        None,
+        None,
+    )
+    assert event == wa.WebhookEvent(event_key=event.event_key, payload=dict(event.payload))
+
+
+@pytest.mark.parametrize(
+    ("payload", "part", "match"),
+    [
+        ({"message": {**MESSAGE, "from_me": "sim"}}, "message", r"payload\.message.*from_me"),
+        ({"lead": {**LEAD, "code": "x"}}, "lead", r"payload\.lead.*code"),
+        ({"deal": [LEAD]}, "deal", r"payload\.deal is not an object"),
+        ({"chat_id": 7}, "chat_id", r"payload\.chat_id"),
+    ],
+)
+def test_a_typed_part_that_does_not_fit_raises_a_payload_error_when_read(
+    payload: dict[str, Any], part: str, match: str
+) -> None:
+    event = wa.WebhookEvent(event_key=wa.WebhookEventKey("lead.won"), payload=payload)
+    for _ in range(2):  # a failure is not kept as a value
+        with pytest.raises(wa.WebhookPayloadError, match=match) as info:
+            getattr(event, part)
+        assert info.value.__context__ is None and info.value.__cause__ is None
+    assert event.payload == payload
+
+
+def test_a_decoded_event_and_an_answer_are_the_frozen_models_themselves() -> None:
+    event = parse_event(RECEIVED, headers_for(RECEIVED), secret=SECRET)
+    built = wa.WebhookEvent(event_key=event.event_key, payload=json.loads(RECEIVED)["payload"])
+    assert type(event) is wa.WebhookEvent and event == built
+    assert repr(event) == repr(built) == f"WebhookEvent(event_key={event.event_key!r})"
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        event.payload = {}  # type: ignore[misc]
+    answer = answer_of(200, "handled")
+    assert type(answer) is WebhookAnswer
+    assert answer == WebhookAnswer(200, {"ok": True, "message": "handled"})
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        answer.status = 500  # type: ignore[misc]
+
+
 def test_an_event_header_that_disagrees_with_the_body_is_refused() -> None:
     with pytest.raises(wa.WebhookPayloadError, match="x-wegly-event"):
         parse_event(RECEIVED, headers_for(RECEIVED, "chat.message_sent"), secret=SECRET)
@@ -304,6 +357,36 @@ async def test_on_unknown_runs_only_for_keys_no_pattern_claims() -> None:
     assert router.handlers_for("leadx.won") != router.handlers_for("lead.won")
 
 
+async def test_a_handler_registered_after_deliveries_runs_for_the_next_one() -> None:
+    router, rec = WebhookRouter(SECRET), Recorder()
+    router.on("lead.*")(rec.handler("leads"))
+    await deliver(router, body_of("lead.won", {"lead": LEAD}))
+    await deliver(router, body_of("deal.won", {"deal": LEAD}))
+    router.on("lead.won")(rec.handler("won"))
+    router.on_unknown(rec.handler("unknown"))
+    await deliver(router, body_of("lead.won", {"lead": {**LEAD, "code": 2}}))
+    await deliver(router, body_of("deal.won", {"deal": {**LEAD, "code": 2}}))
+    assert rec.seen == [
+        ("leads", "lead.won"),
+        ("leads", "lead.won"),
+        ("won", "lead.won"),
+        ("unknown", "deal.won"),
+    ]
+
+
+async def test_dispatch_runs_the_matching_handlers_without_dedupe_and_raises_their_error() -> None:
+    router, rec = WebhookRouter(SECRET), Recorder()
+    router.on("lead.*")(rec.handler("leads"))
+    router.on("lead.lost")(rec.handler("boom", fail=True))
+    event = wa.WebhookEvent(event_key=wa.WebhookEventKey("lead.won"), payload={"lead": LEAD})
+    await router.dispatch(event)
+    await router.dispatch(event)
+    assert rec.seen == [("leads", "lead.won")] * 2
+    lost = wa.WebhookEvent(event_key=wa.WebhookEventKey("lead.lost"), payload={})
+    with pytest.raises(RuntimeError, match="boom failed"):
+        await router.dispatch(lost)
+
+
 async def test_every_answer_code_of_the_router() -> None:
     router, rec = WebhookRouter(SECRET, max_body_bytes=2048), Recorder()
     router.on("chat.message_received")(rec.handler("ok"))
@@ -320,6 +403,55 @@ async def test_every_answer_code_of_the_router() -> None:
     assert rec.seen == [("ok", "chat.message_received"), ("boom", "lead.lost")]
 
 
+async def test_the_router_decodes_a_typed_part_only_for_a_handler_that_reads_it() -> None:
+    router, read = WebhookRouter(SECRET), list[Any]()
+
+    @router.on("chat.message_received")
+    async def reply(event: wa.WebhookEvent) -> None:
+        read.append(event.message)
+
+    @router.on("lead.won")
+    async def sync_lead(event: wa.WebhookEvent) -> None:
+        read.append(event.payload["message"]["id"])
+
+    assert (await deliver(router, RECEIVED))[0] == 200
+    assert isinstance(read[0], wa.Message) and read[0].id == MESSAGE["id"]
+    # An off-type message field is not met by a handler that does not read the message.
+    message = {**MESSAGE, "id": "m-lead", "from_me": "sim"}
+    assert (await deliver(router, body_of("lead.won", {"message": message})))[0] == 200
+    assert read[1:] == ["m-lead"]
+
+
+async def test_a_typed_part_a_handler_reads_and_that_does_not_fit_is_answered_400() -> None:
+    router, rec, runs = WebhookRouter(SECRET), Recorder(), []
+    router.on("chat.message_received")(rec.handler("first"))
+
+    @router.on("chat.message_received")
+    async def reads_message(event: wa.WebhookEvent) -> None:
+        runs.append(event.message)
+
+    bad = body_of(
+        "chat.message_received",
+        {"chat_id": CHAT_ID, "message": {**MESSAGE, "from_me": "sim"}},
+    )
+    status, answer = await deliver(router, bad)
+    assert (status, answer["ok"]) == (400, False)
+    assert "payload.message" in answer["message"] and "from_me" in answer["message"]
+    assert runs == [] and rec.seen == [("first", "chat.message_received")]
+    # Not kept as handled: the redelivery is decoded (and refused) again, not a duplicate.
+    status, answer = await deliver(router, bad)
+    assert (status, answer.get("duplicate")) == (400, None)
+
+
+async def test_a_typed_part_that_is_not_an_object_is_refused_before_any_handler() -> None:
+    router, rec = WebhookRouter(SECRET), Recorder()
+    router.on("*")(rec.handler("h"))
+    for payload in ({"message": "oi"}, {"lead": [LEAD]}, {"deal": 7}):
+        status, answer = await deliver(router, body_of("deal.won", payload))
+        assert status == 400 and "is not an object" in answer["message"]
+    assert rec.seen == []
+
+
 async def test_a_redelivery_is_acknowledged_without_running_the_handlers_again() -> None:
     router, rec = WebhookRouter(SECRET), Recorder()
     router.on("*")(rec.handler("h"))
@@ -333,6 +465,34 @@ async def test_a_redelivery_is_acknowledged_without_running_the_handlers_again()
     )
     assert (await deliver(router, other))[0] == 200
     assert len(rec.seen) == 2
+
+
+class RecordingStore(MemoryDedupeStore):
+    """The memory store, keeping every key it was asked to claim."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: list[str] = []
+
+    async def claim(self, key: str) -> bool:
+        self.keys.append(key)
+        return await super().claim(key)
+
+
+async def test_a_redelivery_signed_by_the_other_rotated_secret_is_still_a_duplicate() -> None:
+    store, rec = RecordingStore(), Recorder()
+    router = WebhookRouter(["whsec-old", SECRET], store=store)
+    router.on("*")(rec.handler("h"))
+    assert (await deliver(router, RECEIVED, **{"x-wegly-signature": sign(RECEIVED)}))[0] == 200
+    old = sign(RECEIVED, "whsec-old")
+    status, answer = await deliver(router, RECEIVED, **{"x-wegly-signature": old})
+    assert (status, answer.get("duplicate")) == (200, True)
+    assert len(rec.seen) == 1
+    # The key is the body's HMAC under the first secret, in hex: the same for both copies.
+    assert store.keys == [old, old]
+    other = body_of("lead.won", {"lead": LEAD})
+    await deliver(router, other)
+    assert store.keys[-1] == sign(other, "whsec-old") != old
 
 
 async def test_concurrent_identical_deliveries_run_the_handlers_once() -> None:

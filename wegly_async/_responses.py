@@ -8,6 +8,7 @@ and body. A record that does not fit is named by its index, id and field path.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, get_args, get_origin
 
 import attrs
@@ -26,6 +27,7 @@ __all__ = [
     "decode_model",
     "decode_object",
     "decode_records",
+    "model_decoder",
     "parse_envelope",
     "parse_response",
     "structure_records",
@@ -69,13 +71,29 @@ def decode_model(data: bytes | dict[str, Any], cls: type[T], *, exact_numbers: b
     """Return a JSON object, or the bytes of one, decoded into ``cls``, or raise DecodeError."""
     if isinstance(data, bytes):
         data = decode_object(data, exact_numbers=exact_numbers)
-    try:
-        return converter.structure(data, cls)
-    except _STRUCTURE_ERRORS as exc:
-        error = DecodeError(f"unexpected shape for {cls.__name__} ({type(exc).__name__}: {exc})")
-        # A RecursionError's traceback would be a thousand frames: it is not kept.
-        cause = None if isinstance(exc, RecursionError) else exc
-    raise error from cause
+    return model_decoder(cls)(data)
+
+
+def model_decoder(cls: type[T]) -> Callable[[dict[str, Any]], T]:
+    """Return a function decoding a JSON object into ``cls`` or raising DecodeError.
+
+    The converter's hook for ``cls`` is looked up once, here: a hot path (webhook events)
+    keeps the function rather than paying the lookup for every object.
+    """
+    structure = converter.get_structure_hook(cls)
+
+    def decode(data: dict[str, Any]) -> T:
+        try:
+            return structure(data, cls)  # type: ignore[no-any-return]
+        except _STRUCTURE_ERRORS as exc:
+            error = DecodeError(
+                f"unexpected shape for {cls.__name__} ({type(exc).__name__}: {exc})"
+            )
+            # A RecursionError's traceback would be a thousand frames: it is not kept.
+            cause = None if isinstance(exc, RecursionError) else exc
+        raise error from cause
+
+    return decode
 
 
 def decode_envelope(content: bytes) -> tuple[int, list[dict[str, Any]]]:

@@ -1,7 +1,8 @@
 """Remember which deliveries were handled, so a redelivery runs no handler twice.
 
 A delivery is claimed before its handlers run and released when one fails, so that the
-redelivery Wegly then makes can succeed; a claim kept means "handled". The store is a
+redelivery Wegly then makes can succeed; a claim kept means "handled". A key names a body:
+its HMAC-SHA256 under the router's first secret, as 64 hex characters. The store is a
 small protocol: the default lives in memory, bounded in size and in time.
 """
 
@@ -58,13 +59,14 @@ class MemoryDedupeStore:
     async def claim(self, key: str) -> bool:
         """Claim ``key`` and return True, or return False when it is already claimed."""
         # No await between the check and the write: claims are atomic on one event loop.
-        now = self._clock()
-        self._expire(now)
-        if key in self._claims:
+        now, claims = self._clock(), self._claims
+        if claims and now - next(iter(claims.values())) >= self._window:
+            self._expire(now)  # the oldest claim is out of the window: drop what is
+        if key in claims:
             return False
-        self._claims[key] = now
-        while len(self._claims) > self._max_entries:
-            self._claims.popitem(last=False)
+        claims[key] = now
+        while len(claims) > self._max_entries:
+            claims.popitem(last=False)
         return True
 
     async def release(self, key: str) -> None:

@@ -7,6 +7,7 @@ bytes to ``WebhookRouter.handle`` and write its answer back as JSON.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -51,8 +52,9 @@ async def aiohttp_handler(router: WebhookRouter, request: web.Request) -> web.Re
     )
     if declared is not None and plain:
         # The usual case, read in one call: a declared length the limit allows.
-        whole = await _read_exactly(request, declared)
-        if whole is None:
+        try:
+            whole = await request.content.readexactly(declared)
+        except asyncio.IncompleteReadError:
             return _json(answer(400, "the body ended before its Content-Length"))
         return _json(await router.handle("POST", request.headers, whole))
     body = await _read_bounded(request, limit)
@@ -73,13 +75,6 @@ async def _read_bounded(request: web.Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
-async def _read_exactly(request: web.Request, length: int) -> bytes | None:
-    try:
-        return await request.content.readexactly(length)
-    except asyncio.IncompleteReadError:
-        return None
-
-
 def _json(answer: WebhookAnswer) -> web.Response:
     headers = {"Allow": "POST"} if answer.status == 405 else None
     return web.Response(
@@ -94,13 +89,11 @@ def aiohttp_app(router: WebhookRouter, path: str) -> web.Application:
     """Return an ``aiohttp.web`` app serving ``router`` at ``path``, drained on cleanup."""
     app = web.Application(client_max_size=router.max_body_bytes)
 
-    async def handle(request: web.Request) -> web.Response:
-        return await aiohttp_handler(router, request)
-
     async def cleanup(app: web.Application) -> None:
         await router.aclose()
 
-    app.router.add_route("*", path, handle)
+    # The partial itself, not a coroutine around it: one coroutine per request, not two.
+    app.router.add_route("*", path, functools.partial(aiohttp_handler, router))
     app.on_cleanup.append(cleanup)
     return app
 

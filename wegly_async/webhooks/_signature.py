@@ -21,6 +21,7 @@ Secret = str | bytes
 Secrets = Secret | Sequence[Secret]
 
 _DIGEST_BYTES = hashlib.sha256().digest_size
+_HEX_LENGTH = 2 * _DIGEST_BYTES
 _PREFIX = "sha256="
 _URLSAFE = str.maketrans("-_", "+/")
 
@@ -58,30 +59,47 @@ def keyed(keys: tuple[bytes, ...]) -> tuple[hmac.HMAC, ...]:
     return tuple(hmac.new(key, digestmod=hashlib.sha256) for key in keys)
 
 
-def verify_with_macs(body: bytes, signature: str | None, macs: tuple[hmac.HMAC, ...]) -> None:
-    """Do what ``verify_signature`` does, with the secrets already ``keyed``."""
-    if not isinstance(body, bytes | bytearray | memoryview):
+def verify_with_macs(body: bytes, signature: str | None, macs: tuple[hmac.HMAC, ...]) -> bytes:
+    """Do what ``verify_signature`` does, with the secrets already ``keyed``; return a body key.
+
+    The key is the body's HMAC-SHA256 under the first secret: identical bodies get the same
+    key whichever secret signed them, and a dedupe store needs no second hash of the body.
+    """
+    if body.__class__ is not bytes and not isinstance(body, bytes | bytearray | memoryview):
         raise TypeError(
             f"body must be the raw bytes received, got {type(body).__name__}: a re-encoded "
             "body does not verify"
         )
     digest = _decode(signature)
+    first = b""
     matched = False
     for keyed_mac in macs:
         # A copy of a keyed HMAC skips keying it again for every body (measured: about a
         # third of the cost). Every secret is tried, so the time taken does not say which.
         mac = keyed_mac.copy()
         mac.update(body)
-        matched |= hmac.compare_digest(mac.digest(), digest)
+        computed = mac.digest()
+        first = first or computed
+        matched |= hmac.compare_digest(computed, digest)
     if not matched:
         raise WebhookSignatureError(
             "the x-wegly-signature does not match the body: check the secret, and that the "
             "exact bytes received are verified (not JSON parsed and serialized again)"
         )
+    return first
 
 
 def _decode(signature: str | None) -> bytes:
     """Return the digest a signature header carries, or raise WebhookSignatureError."""
+    if signature.__class__ is str and len(signature) == _HEX_LENGTH:
+        # What Wegly sends: lowercase hex, nothing around it.
+        try:
+            digest = bytes.fromhex(signature)
+        except ValueError:
+            pass
+        else:
+            if len(digest) == _DIGEST_BYTES:
+                return digest
     if signature is not None and not isinstance(signature, str):
         raise TypeError(f"signature must be a str or None, got {type(signature).__name__}")
     if signature is None or not signature.strip():
@@ -89,7 +107,7 @@ def _decode(signature: str | None) -> bytes:
     text = signature.strip()
     if text[: len(_PREFIX)].lower() == _PREFIX:
         text = text[len(_PREFIX) :]
-    if len(text) == 2 * _DIGEST_BYTES:
+    if len(text) == _HEX_LENGTH:
         try:
             return bytes.fromhex(text)
         except ValueError:
