@@ -56,7 +56,8 @@ async def times_of(rate: RateController, clock: FakeClock, count: int) -> list[f
 
 
 def test_rate_limit_checks_its_values() -> None:
-    assert wa.RateLimit(50).allowance == 50
+    assert wa.RateLimit(50).allowance == 25  # half a second's worth
+    assert wa.RateLimit(7).allowance == 4
     assert wa.RateLimit(0.5).allowance == 1
     assert wa.RateLimit(10, burst=3).allowance == 3
     for bad in (0, -1, float("nan"), float("inf")):

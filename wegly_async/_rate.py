@@ -37,6 +37,7 @@ from typing import Protocol
 import attrs
 
 from ._constants import (
+    DEFAULT_BURST_SECONDS,
     PACE_ACCEPT_WINDOW,
     PACE_DECREASE,
     PACE_DEFAULT_PAUSE,
@@ -74,8 +75,10 @@ class RateLimit:
 
     @property
     def allowance(self) -> int:
-        """Return how many requests may go at once (``burst``, or one second's worth)."""
-        return self.burst if self.burst is not None else max(1, math.ceil(self.per_second))
+        """Return how many requests may go at once (``burst``, or half a second's worth)."""
+        if self.burst is not None:
+            return self.burst
+        return max(1, math.ceil(self.per_second * DEFAULT_BURST_SECONDS))
 
 
 @attrs.frozen

@@ -32,7 +32,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Self
 
 from ._constants import (
-    BUDGET_BURST_SECONDS,
     BUDGET_KEY_PREFIX,
     BUDGET_REDIS_TIMEOUT,
     DEFAULT_BUDGET_TTL,
@@ -211,9 +210,7 @@ def _fleet_burst(limit: RateLimit | None) -> int:
     """Return how many requests the fleet may send at once: ``burst``, or half a second's worth."""
     if limit is None:
         return 1
-    if limit.burst is not None:
-        return limit.burst
-    return max(1, math.ceil(limit.per_second * BUDGET_BURST_SECONDS))
+    return limit.allowance
 
 
 def _text(value: object) -> str:
