@@ -20,7 +20,7 @@ nox.options.sessions = ["lint", "tests-latest", "tests-aiohttp313", "build", "do
 @nox.session
 def lint(session: nox.Session) -> None:
     """Run ruff and mypy --strict."""
-    session.install("-e", ".[lint,test,cli,bench,queue]")
+    session.install("-e", ".[lint,test,cli,bench,queue,parquet]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
@@ -28,8 +28,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(name="tests-latest")
 def tests_latest(session: nox.Session) -> None:
-    """Run every test that needs no aioresponses on the newest aiohttp (and with rich)."""
-    session.install("-e", ".[test,cli,queue]", "--upgrade", "aiohttp")
+    """Run every test that needs no aioresponses on the newest aiohttp (with rich, pyarrow)."""
+    session.install("-e", ".[test,cli,queue,parquet]", "--upgrade", "aiohttp")
     session.run("python", "-c", "import aiohttp; print('aiohttp', aiohttp.__version__)")
     session.run("pytest", "-m", "not mocked", *session.posargs)
 
@@ -37,7 +37,7 @@ def tests_latest(session: nox.Session) -> None:
 @nox.session(name="tests-aiohttp313")
 def tests_aiohttp313(session: nox.Session) -> None:
     """Run the whole suite, aioresponses unit tests included, on aiohttp 3.13 (without rich)."""
-    session.install("-e", ".[test,queue]", "aiohttp>=3.13,<3.14")
+    session.install("-e", ".[test,queue,parquet]", "aiohttp>=3.13,<3.14")
     session.run("python", "-c", "import aiohttp; print('aiohttp', aiohttp.__version__)")
     session.run("pytest", *session.posargs)
 
@@ -83,5 +83,5 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Run the benchmark suite (not part of the default sessions): ``nox -s bench``."""
-    session.install("-e", ".[bench,cli]")
+    session.install("-e", ".[bench,cli,parquet]")
     session.run("python", "-m", "benchmarks", *session.posargs)

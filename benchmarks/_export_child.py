@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 
 def peak_rss_kb() -> int:
@@ -21,18 +22,33 @@ def peak_rss_kb() -> int:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-async def main(base_url: str, token: str, chat_id: str, out: str) -> None:
-    """Export one chat and report what it cost."""
+def data_bytes(out: Path, chat_id: str, fmt: str) -> int:
+    """Return the size of a chat's exported data: its file, or its part files."""
+    if fmt == "parquet":
+        return sum(part.stat().st_size for part in (out / chat_id).glob("part-*.parquet"))
+    return (out / f"{chat_id}.{fmt}").stat().st_size
+
+
+async def main(base_url: str, token: str, chat_id: str, out: str, fmt: str = "jsonl") -> None:
+    """Export one chat in ``fmt`` and report what it cost."""
     import wegly_async as wa
     from wegly_async.export import export_timelines
 
     rss_after_import = peak_rss_kb()
     async with wa.WeglyClient(token, base_url=base_url) as client:
-        result = await export_timelines(client, [chat_id], out, take=100, concurrency=1)
+        result = await export_timelines(
+            client,
+            [chat_id],
+            out,
+            format=fmt,  # type: ignore[arg-type]
+            take=100,
+            concurrency=1,
+        )
     report = {
         "ok": result.ok,
         "events": result.chats[0].events,
         "seconds": result.seconds,
+        "bytes": data_bytes(Path(out), chat_id, fmt),
         "rss_after_import_kb": rss_after_import,
         "peak_rss_kb": peak_rss_kb(),
     }
@@ -40,4 +56,4 @@ async def main(base_url: str, token: str, chat_id: str, out: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:5]))
+    asyncio.run(main(*sys.argv[1:6]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 from wegly_async.export import CSV_COLUMNS
@@ -61,3 +63,33 @@ def csv_values(event: dict[str, Any]) -> dict[str, Any]:
     }
     assert tuple(values) == CSV_COLUMNS
     return values
+
+
+# The Parquet columns: the CSV ones with real types, after the chat, and the event's JSON.
+PARQUET_TYPES = {
+    "chat_id": "string",
+    **dict.fromkeys(CSV_COLUMNS, "string"),
+    "event_at": "timestamp[us, tz=UTC]",
+    "from_me": "bool",
+    "call_duration_ms": "int64",
+    "reaction_count": "int64",
+    "raw": "string",
+}
+
+
+def expected_parquet_row(chat_id: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The typed row of one event without ``raw``, mapped independently of the exporter."""
+    row: dict[str, Any] = {"chat_id": chat_id}
+    for column, value in csv_values(event).items():
+        kind = PARQUET_TYPES[column]
+        if value is None:
+            row[column] = None
+        elif kind.startswith("timestamp"):
+            row[column] = datetime.fromisoformat(value).astimezone(UTC)
+        elif kind == "bool":
+            row[column] = value if isinstance(value, bool) else None
+        elif kind == "int64":
+            row[column] = value if type(value) is int else None
+        else:
+            row[column] = value if isinstance(value, str) else json.dumps(value)
+    return row

@@ -94,6 +94,31 @@ async def test_a_worker_exports_each_chat_exactly_and_reports_running_then_done(
     assert emu.token.encode() not in contents  # ...and no token is among them
 
 
+async def test_a_parquet_job_writes_the_chats_parts_with_its_part_size(
+    redis_url: str, emu: WeglyEmulator, tmp_path: Path
+) -> None:
+    pytest.importorskip("pyarrow", reason="the parquet extra")
+    from test_export_parquet import assert_parquet_exact, part_files, part_sizes
+
+    chat_id = emu.create_chat(events=700, seed=703)
+    out = tmp_path / "out"
+    await enqueue_exports(
+        redis_url, [chat_id], out, format="parquet", take=50, parquet_part_rows=200
+    )
+    async with worker(redis_url, emu):
+        done = await wait_for_state(
+            redis_url, chat_id, lambda s: s.state not in ("queued", "running"),
+            within=WAIT, what="the chat's job finished",
+        )  # fmt: skip
+    assert (done.state, done.events, done.format) == ("done", 700, "parquet")
+    assert_parquet_exact(out, chat_id, emu.events(chat_id))
+    # The job carried the part size: whole pages until at least 200 events a part.
+    import pyarrow.parquet as pq
+
+    rows = [pq.read_metadata(path).num_rows for path in part_files(out, chat_id)]
+    assert rows == part_sizes(700, 50, 200)
+
+
 async def test_a_chat_the_server_refuses_fails_once_with_the_error(
     redis_url: str, emu: WeglyEmulator, tmp_path: Path
 ) -> None:

@@ -11,7 +11,11 @@ from pathlib import Path
 import pytest
 
 import wegly_async.queue as wq
-from wegly_async._constants import DEFAULT_EXPORT_CONCURRENCY, DEFAULT_PAGE_SIZE
+from wegly_async._constants import (
+    DEFAULT_EXPORT_CONCURRENCY,
+    DEFAULT_PAGE_SIZE,
+    DEFAULT_PARQUET_PART_ROWS,
+)
 from wegly_async._queue_jobs import ChatJobStatus, ExportJob, check_queue_url, redact_url
 
 CHAT = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
@@ -110,8 +114,12 @@ def test_a_job_holds_the_settings_and_nothing_else(tmp_path: Path) -> None:
         "fsync": False,
         "csv_formulas": "neutralize",
         "csv_bom": True,
+        "parquet_part_rows": DEFAULT_PARQUET_PART_ROWS,
     }
     assert ExportJob.from_kwargs(job.to_kwargs()) == job
+    parquet = ExportJob.make(CHAT, tmp_path, format="parquet", parquet_part_rows=500)
+    assert (parquet.format, parquet.parquet_part_rows) == ("parquet", 500)
+    assert ExportJob.from_kwargs(parquet.to_kwargs()) == parquet
 
 
 @pytest.mark.parametrize(
@@ -125,6 +133,8 @@ def test_a_job_holds_the_settings_and_nothing_else(tmp_path: Path) -> None:
         ({"take": "50"}, TypeError),
         ({"fsync": 1}, TypeError),
         ({"csv_formulas": "run"}, ValueError),
+        ({"parquet_part_rows": 0}, ValueError),
+        ({"parquet_part_rows": 1.5}, TypeError),
         ({"token": "x"}, ValueError),  # an unknown field: a job holds settings only
     ],
 )

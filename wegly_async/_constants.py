@@ -92,9 +92,16 @@ VISIBILITY_VALUES = (0, 1)
 
 # ``export_timelines`` and ``wegly-async export``: the file formats, and the budget of
 # requests in flight over all the chats of one export (the pager's prefetch included).
-EXPORT_FORMATS = ("jsonl", "csv")
+EXPORT_FORMATS = ("jsonl", "csv", "parquet")
 DEFAULT_EXPORT_FORMAT: Final = "jsonl"
 DEFAULT_EXPORT_CONCURRENCY = 4
+# A Parquet export writes a part file once it holds this many events (whole pages, so up
+# to a page more), and one at the end: what a killed run refetches is at most a part, and
+# what the export holds in memory is about a part (some 10-20 MB of events here).
+DEFAULT_PARQUET_PART_ROWS = 10_000
+PARQUET_COMPRESSION: Final = "zstd"
+# A part up to this many rows is one row group (pyarrow's own default is 1 Mi rows).
+PARQUET_ROW_GROUP_ROWS = 128 * 1024
 # What a CSV export does with a text cell a spreadsheet would run as a formula (one that
 # starts with = + - @, a tab or a CR): prefix it with ' (the OWASP rule), or keep it as sent.
 CSV_FORMULA_MODES = ("neutralize", "raw")

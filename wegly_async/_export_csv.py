@@ -1,4 +1,4 @@
-"""The CSV form of a timeline event: its columns, its cells, and cells a spreadsheet would run."""
+"""The flat form of a timeline event: its columns, its CSV cells, and cells spreadsheets run."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["CSV_COLUMNS", "FORMULA_STARTS", "csv_lines", "csv_row"]
+__all__ = ["CSV_COLUMNS", "FORMULA_STARTS", "csv_lines", "csv_row", "event_values"]
 
 CSV_COLUMNS = (
     "event_id",
@@ -60,13 +60,14 @@ def _sub(record: Any, key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def csv_row(record: dict[str, Any], neutralize: bool) -> list[Any]:
+def event_values(record: dict[str, Any]) -> list[Any]:
+    """Return the JSON value behind each of ``CSV_COLUMNS`` for one event (None if absent)."""
     message = _sub(record, "message")
     media = _sub(message, "media")
     call = _sub(message, "call")
     quoted = _sub(message, "quoted_message")
     reactions = message.get("reactions")
-    row = [
+    return [
         record.get("id"),
         record.get("event_type"),
         record.get("event_at"),
@@ -85,4 +86,7 @@ def csv_row(record: dict[str, Any], neutralize: bool) -> list[Any]:
         quoted.get("id"),
         len(reactions) if isinstance(reactions, list) else 0,
     ]
-    return [_csv_value(value, neutralize) for value in row]
+
+
+def csv_row(record: dict[str, Any], neutralize: bool) -> list[Any]:
+    return [_csv_value(value, neutralize) for value in event_values(record)]

@@ -35,12 +35,23 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHECKPOINT_DIR",
+    "NOFOLLOW",
     "ChatFile",
     "Checkpoint",
     "CheckpointError",
     "ExportSettings",
+    "ForeignCheckpoint",
+    "Malformed",
     "UnwritableRecordError",
+    "checkpoint_settings",
+    "cursor_fields",
+    "data_path",
+    "is_link",
+    "object_fields",
     "open_folder",
+    "parse_cursor",
+    "text_field",
+    "whole_number",
 ]
 
 CHECKPOINT_DIR = ".checkpoints"
@@ -53,7 +64,7 @@ _MAX_NUMBER = 2**53 - 1  # what every JSON reader keeps exact
 _MAX_CHECKPOINT_BYTES = 1 << 20  # a real one is a few KiB: CURSOR_IDS ids at most
 _CHUNK = 1 << 20
 _BOM = "\ufeff".encode()
-_NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
+NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class CheckpointError(ValueError):
@@ -113,15 +124,25 @@ class Checkpoint:
             "csv_bom": settings.csv_bom,
             "size": self.size,
             "events": self.events,
-            "cursor": None
-            if cursor is None
-            else {
-                "event_id": cursor.event_id,
-                "skip": cursor.skip,
-                "total": cursor.total,
-                "recent_ids": list(cursor.recent_ids),
-            },
+            "cursor": cursor_fields(cursor),
         }
+
+
+def cursor_fields(cursor: TimelineCursor | None) -> dict[str, Any] | None:
+    """Return a pager's cursor as checkpoint JSON (None: nothing written yet)."""
+    if cursor is None:
+        return None
+    return {
+        "event_id": cursor.event_id,
+        "skip": cursor.skip,
+        "total": cursor.total,
+        "recent_ids": list(cursor.recent_ids),
+    }
+
+
+def data_path(out: Path, chat_id: str, fmt: str) -> Path:
+    """Return where a chat's data go: a file, or for Parquet a folder of part files."""
+    return out / chat_id if fmt == "parquet" else out / f"{chat_id}.{fmt}"
 
 
 def _seal(fields: dict[str, Any], data: HASH) -> str:
@@ -132,74 +153,96 @@ def _seal(fields: dict[str, Any], data: HASH) -> str:
     ).hexdigest()
 
 
-class _Malformed(Exception):
+class Malformed(Exception):
     """A checkpoint field that is not what this version writes."""
 
 
-def _number(data: dict[str, Any], key: str) -> int:
+class ForeignCheckpoint(Exception):
+    """A checkpoint another format's export wrote, with the settings it names."""
+
+    def __init__(self, settings: ExportSettings) -> None:
+        super().__init__(settings.describe())
+        self.settings = settings
+
+
+def whole_number(data: dict[str, Any], key: str) -> int:
     value = data[key]
     # type() and not isinstance: true is not 1; a float (orjson's 30-digit numbers) is refused.
     if type(value) is not int or not 0 <= value <= _MAX_NUMBER:
-        raise _Malformed(f"{key} must be a whole number from 0 to {_MAX_NUMBER}, not {value!r:.40}")
+        raise Malformed(f"{key} must be a whole number from 0 to {_MAX_NUMBER}, not {value!r:.40}")
     return value
 
 
-def _string(data: dict[str, Any], key: str, allowed: Iterable[str] | None = None) -> str:
+def text_field(data: dict[str, Any], key: str, allowed: Iterable[str] | None = None) -> str:
     value = data[key]
     if type(value) is not str or (allowed is not None and value not in allowed):
-        raise _Malformed(f"{key} must be {'one of ' + repr(allowed) if allowed else 'a string'}")
+        raise Malformed(f"{key} must be {'one of ' + repr(allowed) if allowed else 'a string'}")
     return value
 
 
-def _fields_of(data: Any, expected: frozenset[str], what: str) -> dict[str, Any]:
+def object_fields(data: Any, expected: frozenset[str], what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         kind = {list: "an array", type(None): "null"}.get(type(data), type(data).__name__)
-        raise _Malformed(f"{what} must be a JSON object, not {kind}")
+        raise Malformed(f"{what} must be a JSON object, not {kind}")
     if set(data) != expected:
-        raise _Malformed(f"{what} has the fields {sorted(data)}, not {sorted(expected)}")
+        raise Malformed(f"{what} has the fields {sorted(data)}, not {sorted(expected)}")
     return data
 
 
+def checkpoint_settings(raw: bytes) -> ExportSettings:
+    """Return the settings a JSONL or CSV checkpoint names, or raise Malformed."""
+    return _parse(raw)[1]
+
+
 def _parse(raw: bytes) -> tuple[dict[str, Any], ExportSettings, Checkpoint]:
-    """Return a checkpoint's fields, settings and state, or raise _Malformed."""
+    """Return a checkpoint's fields, settings and state, or raise Malformed."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise _Malformed(f"it is not JSON ({exc})") from None
+        raise Malformed(f"it is not JSON ({exc})") from None
+    if isinstance(data, dict) and data.get("format") == "parquet":
+        orders = [order.value for order in Order]
+        raise ForeignCheckpoint(ExportSettings("parquet", text_field(data, "order", orders)))
     if isinstance(data, dict) and (
         type(data.get("version")) is not int or data["version"] != _VERSION
     ):
-        raise _Malformed(
+        raise Malformed(
             f"version {data.get('version')!r:.40} is not {_VERSION}, the one this SDK writes"
         )
-    data = _fields_of(data, _FIELDS, "the checkpoint")
-    _string(data, "check")
-    fmt = _string(data, "format", EXPORT_FORMATS)
+    data = object_fields(data, _FIELDS, "the checkpoint")
+    text_field(data, "check")
+    fmt = text_field(data, "format", EXPORT_FORMATS)
     csv_formulas, csv_bom = data["csv_formulas"], data["csv_bom"]
     if fmt == "csv" and not (csv_formulas in CSV_FORMULA_MODES and type(csv_bom) is bool):
-        raise _Malformed("csv_formulas and csv_bom are not a CSV export's")
+        raise Malformed("csv_formulas and csv_bom are not a CSV export's")
     if fmt == "jsonl" and (csv_formulas, csv_bom) != (None, None):
-        raise _Malformed("csv_formulas and csv_bom must be null for a JSONL export")
+        raise Malformed("csv_formulas and csv_bom must be null for a JSONL export")
     settings = ExportSettings(
-        fmt, _string(data, "order", [order.value for order in Order]), csv_formulas, csv_bom
+        fmt, text_field(data, "order", [order.value for order in Order]), csv_formulas, csv_bom
     )
-    state = Checkpoint(size=_number(data, "size"), events=_number(data, "events"))
-    if data["cursor"] is not None:
-        raw_cursor = _fields_of(data["cursor"], _CURSOR_FIELDS, "the cursor")
-        recent = raw_cursor["recent_ids"]
-        if not isinstance(recent, list) or len(recent) >= CURSOR_IDS:
-            raise _Malformed(f"recent_ids must be a list of fewer than {CURSOR_IDS} ids")
-        if any(type(item) is not str for item in recent):
-            raise _Malformed("recent_ids must hold strings")
-        state.cursor = TimelineCursor(
-            event_id=_string(raw_cursor, "event_id"),
-            skip=_number(raw_cursor, "skip"),
-            total=_number(raw_cursor, "total"),
-            recent_ids=tuple(recent),
-        )
+    state = Checkpoint(size=whole_number(data, "size"), events=whole_number(data, "events"))
+    state.cursor = parse_cursor(data["cursor"])
     if (state.cursor is None) != (state.events == 0):
-        raise _Malformed("it has a cursor without events, or events without a cursor")
+        raise Malformed("it has a cursor without events, or events without a cursor")
     return data, settings, state
+
+
+def parse_cursor(value: Any) -> TimelineCursor | None:
+    """Return the pager's cursor a checkpoint holds, or raise Malformed."""
+    if value is None:
+        return None
+    raw_cursor = object_fields(value, _CURSOR_FIELDS, "the cursor")
+    recent = raw_cursor["recent_ids"]
+    if not isinstance(recent, list) or len(recent) >= CURSOR_IDS:
+        raise Malformed(f"recent_ids must be a list of fewer than {CURSOR_IDS} ids")
+    if any(type(item) is not str for item in recent):
+        raise Malformed("recent_ids must hold strings")
+    return TimelineCursor(
+        event_id=text_field(raw_cursor, "event_id"),
+        skip=whole_number(raw_cursor, "skip"),
+        total=whole_number(raw_cursor, "total"),
+        recent_ids=tuple(recent),
+    )
 
 
 @attrs.frozen
@@ -211,7 +254,7 @@ class _Found:
     data: HASH  # the SHA-256 of the data file up to state.size
 
 
-def _is_link(path: Path, folder: int | None = None) -> bool:
+def is_link(path: Path, folder: int | None = None) -> bool:
     try:
         info = os.stat(path if folder is None else path.name, dir_fd=folder, follow_symlinks=False)
     except FileNotFoundError:
@@ -221,7 +264,7 @@ def _is_link(path: Path, folder: int | None = None) -> bool:
 
 def open_folder(path: Path) -> int:
     """Open the checkpoint folder once, so a folder swapped for a link later is not followed."""
-    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW)
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | NOFOLLOW)
 
 
 class ChatFile:
@@ -229,7 +272,7 @@ class ChatFile:
 
     def __init__(self, out: Path, chat_id: str, settings: ExportSettings, fsync: bool) -> None:
         self.chat_id = chat_id
-        self.path = out / f"{chat_id}.{settings.format}"
+        self.path = data_path(out, chat_id, settings.format)
         folder = out / CHECKPOINT_DIR
         self.checkpoint_path = folder / f"{chat_id}.json"
         self._tmp_path = folder / f"{chat_id}.json.tmp"
@@ -260,9 +303,9 @@ class ChatFile:
 
     def _inspect(self) -> _Found:
         raw = self._read_checkpoint()
-        if _is_link(self.path):
+        if is_link(self.path):
             raise self._link(self.path)
-        if _is_link(self.lock_path, self.folder):
+        if is_link(self.lock_path, self.folder):
             raise self._link(self.lock_path)
         if raw is None:
             self._refuse_foreign_data()
@@ -270,16 +313,13 @@ class ChatFile:
         try:
             fields, settings, state = _parse(raw)
             if fields["chat_id"] != self.chat_id:
-                raise _Malformed(f"it belongs to chat {fields['chat_id']!r:.60}")
-        except _Malformed as exc:
+                raise Malformed(f"it belongs to chat {fields['chat_id']!r:.60}")
+        except Malformed as exc:
             raise self._broken(str(exc)) from None
+        except ForeignCheckpoint as foreign:
+            raise self.mismatch(foreign.settings) from None
         if settings != self._settings:
-            data_file = self.path.with_suffix(f".{settings.format}")
-            raise CheckpointError(
-                f"chat {self.chat_id}: the export in {self.path.parent} was started with "
-                f"{settings.describe()}; rerun with those, or delete "
-                f"{self.checkpoint_path} and {data_file} to start again"
-            )
+            raise self.mismatch(settings)
         data = self._hash_data(state.size)
         if fields["check"] != _seal(fields, data):
             raise self._broken(
@@ -287,6 +327,15 @@ class ChatFile:
                 "export wrote them)"
             )
         return _Found(raw, state, data)
+
+    def mismatch(self, settings: ExportSettings) -> CheckpointError:
+        """Return the error for a checkpoint an export with other ``settings`` wrote."""
+        data = data_path(self.path.parent, self.chat_id, settings.format)
+        return CheckpointError(
+            f"chat {self.chat_id}: the export in {self.path.parent} was started with "
+            f"{settings.describe()}; rerun with those, or delete "
+            f"{self.checkpoint_path} and {data} to start again"
+        )
 
     def _link(self, path: Path) -> CheckpointError:
         return CheckpointError(
@@ -331,7 +380,7 @@ class ChatFile:
 
     def _hash_data(self, size: int) -> HASH:
         try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | _NOFOLLOW)
+            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | NOFOLLOW)
         except OSError as exc:
             raise self._broken(f"its data file cannot be opened ({exc.strerror})") from None
         data = hashlib.sha256()
@@ -377,7 +426,7 @@ class ChatFile:
 
     def open(self) -> None:
         """Open the data file at the loaded checkpoint's size, cutting off anything past it."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o666)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | NOFOLLOW, 0o666)
         self._file = handle = os.fdopen(fd, "r+b")
         # Anything past the committed size is a page that never got its checkpoint.
         handle.truncate(self.state.size)
@@ -386,8 +435,8 @@ class ChatFile:
             self._write((_BOM if self._settings.csv_bom else b"") + csv_lines([list(CSV_COLUMNS)]))
         self._write_checkpoint()
 
-    def commit(self, records: list[dict[str, Any]], cursor: TimelineCursor | None) -> None:
-        """Append one page of records, then record the pager's cursor in the checkpoint."""
+    def commit(self, records: list[dict[str, Any]], cursor: TimelineCursor | None) -> int:
+        """Append one page of records, record the pager's cursor; return the events committed."""
         if records:
             try:
                 if self._settings.format == "jsonl":
@@ -401,6 +450,11 @@ class ChatFile:
             self.state.events += len(records)
         self.state.cursor = cursor
         self._write_checkpoint()
+        return len(records)
+
+    def finish(self) -> int:
+        """Commit what is still held back once the pages end (nothing: each page is committed)."""
+        return 0
 
     def close(self) -> None:
         """Close the data file and let go of the lock."""
@@ -420,9 +474,12 @@ class ChatFile:
         self._data.update(data)
         self.state.size += len(data)
 
-    def _write_checkpoint(self) -> None:
+    def _checkpoint_body(self) -> bytes:
         fields = self.state.fields(self.chat_id, self._settings)
-        body = orjson.dumps({**fields, "check": _seal(fields, self._data)})
+        return orjson.dumps({**fields, "check": _seal(fields, self._data)})
+
+    def _write_checkpoint(self) -> None:
+        body = self._checkpoint_body()
         # A fresh file (O_EXCL): whatever sits at the temporary name, a link or a FIFO
         # planted there or a half-written one a killed run left, is removed, not opened.
         folder = self.folder
@@ -442,8 +499,8 @@ class ChatFile:
     def _open_in_folder(self, path: Path, flags: int) -> int:
         """Open a file of the checkpoint folder, through the folder once it is open."""
         if self.folder is None:  # the checks before the export made the folder: reads only
-            return os.open(path, flags | _NOFOLLOW, 0o666)
-        return os.open(path.name, flags | _NOFOLLOW, 0o666, dir_fd=self.folder)
+            return os.open(path, flags | NOFOLLOW, 0o666)
+        return os.open(path.name, flags | NOFOLLOW, 0o666, dir_fd=self.folder)
 
 
 def _failing_id(records: list[dict[str, Any]]) -> str:

@@ -386,6 +386,7 @@ async def _export(client: WeglyClient, spec: ExportJob, beat: _Beat) -> ExportRe
         fsync=spec.fsync,
         csv_formulas=cast(Any, spec.csv_formulas),
         csv_bom=spec.csv_bom,
+        parquet_part_rows=spec.parquet_part_rows,
         progress=beat,
     )
 

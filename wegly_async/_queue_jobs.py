@@ -23,6 +23,7 @@ from ._constants import (
     DEFAULT_EXPORT_CONCURRENCY,
     DEFAULT_EXPORT_FORMAT,
     DEFAULT_PAGE_SIZE,
+    DEFAULT_PARQUET_PART_ROWS,
     EXPORT_FORMATS,
 )
 from ._enums import Order
@@ -107,6 +108,7 @@ class ExportJob:
     fsync: bool = False
     csv_formulas: str = DEFAULT_CSV_FORMULAS
     csv_bom: bool = False
+    parquet_part_rows: int = DEFAULT_PARQUET_PART_ROWS
 
     @classmethod
     def make(
@@ -121,6 +123,7 @@ class ExportJob:
         fsync: object = False,
         csv_formulas: object = DEFAULT_CSV_FORMULAS,
         csv_bom: object = False,
+        parquet_part_rows: object = DEFAULT_PARQUET_PART_ROWS,
     ) -> ExportJob:
         """Return the job for one chat, its output directory resolved to an absolute path."""
         if not isinstance(out_dir, str | os.PathLike):
@@ -139,6 +142,7 @@ class ExportJob:
                 "fsync": fsync,
                 "csv_formulas": csv_formulas,
                 "csv_bom": csv_bom,
+                "parquet_part_rows": parquet_part_rows,
             }
         )
 
@@ -169,6 +173,9 @@ class ExportJob:
             fsync=check_bool(kwargs["fsync"], "fsync"),
             csv_formulas=csv_formulas,
             csv_bom=check_bool(kwargs["csv_bom"], "csv_bom"),
+            parquet_part_rows=check_int(
+                kwargs["parquet_part_rows"], "parquet_part_rows", minimum=1
+            ),
         )
 
     @property

@@ -1,8 +1,9 @@
-"""Export chat timelines to JSONL or CSV files: concurrently, losslessly, resumably, safely.
+"""Export chat timelines to JSONL, CSV or Parquet: concurrently, losslessly, resumably, safely.
 
 Each chat goes to ``<out>/<chat_id>.jsonl`` (one event per line, exactly the server's
-JSON) or ``<out>/<chat_id>.csv`` (flat columns; a text cell a spreadsheet would run as a
-formula is prefixed with ``'`` unless ``csv_formulas="raw"``), with its checkpoint in
+JSON), ``<out>/<chat_id>.csv`` (flat columns; a text cell a spreadsheet would run as a
+formula is prefixed with ``'`` unless ``csv_formulas="raw"``) or the part files of
+``<out>/<chat_id>/`` (Parquet, see ``_export_parquet``), with its checkpoint in
 ``<out>/.checkpoints/<chat_id>.json``. A page is committed in two steps: its lines are
 appended and flushed (and fsynced with ``fsync=True``), then the checkpoint (the pager's
 cursor: the last event written, its offset and the total then; the file size; a SHA-256
@@ -35,6 +36,7 @@ from ._constants import (
     DEFAULT_EXPORT_CONCURRENCY,
     DEFAULT_EXPORT_FORMAT,
     DEFAULT_PAGE_SIZE,
+    DEFAULT_PARQUET_PART_ROWS,
     EXPORT_FORMATS,
 )
 from ._enums import Order
@@ -48,10 +50,12 @@ from ._export_files import (
     UnwritableRecordError,
     open_folder,
 )
+from ._export_parquet import PARQUET_COLUMNS, ParquetChatFile, load_pyarrow
 from ._validation import check_bool, check_chat_id, check_int, check_order
 
 __all__ = [
     "CSV_COLUMNS",
+    "PARQUET_COLUMNS",
     "ChatExport",
     "CsvFormulas",
     "ExportFormat",
@@ -61,7 +65,7 @@ __all__ = [
     "export_timelines",
 ]
 
-ExportFormat = Literal["jsonl", "csv"]
+ExportFormat = Literal["jsonl", "csv", "parquet"]
 CsvFormulas = Literal["neutralize", "raw"]
 _T = TypeVar("_T")
 
@@ -130,6 +134,7 @@ async def export_timelines(
     fsync: bool = False,
     csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
     csv_bom: bool = False,
+    parquet_part_rows: int = DEFAULT_PARQUET_PART_ROWS,
     progress: ExportProgress | None = None,
 ) -> ExportResult:
     """Export the timelines of ``chat_ids`` into ``out_dir``, resuming any earlier run.
@@ -141,21 +146,25 @@ async def export_timelines(
     chats, and a long chat may use what finished ones left. In CSV files a text cell that
     starts with ``=``, ``+``, ``-``, ``@``, a tab or a CR is prefixed with ``'`` so that a
     spreadsheet shows it instead of running it, unless ``csv_formulas="raw"``; ``csv_bom``
-    starts each CSV file with a UTF-8 BOM, for Excel. JSONL files ignore both.
+    starts each CSV file with a UTF-8 BOM, for Excel. JSONL files ignore both. A Parquet
+    export (``format="parquet"``, the ``parquet`` extra) writes a part file each time it
+    holds ``parquet_part_rows`` events (whole pages) and one at the end of the chat.
 
     Raises:
-        ValueError: a chat id, the format, order, take, concurrency or csv_formulas is not
-            acceptable, or a chat's files cannot be resumed: a checkpoint made with other
-            settings or that does not match its data file, a data file no export wrote, a
-            symbolic link where a file should be. The message says what to do.
+        ValueError: a chat id, the format, order, take, concurrency, csv_formulas or
+            parquet_part_rows is not acceptable, or a chat's files cannot be resumed: a
+            checkpoint made with other settings or that does not match its data, data no
+            export wrote, a symbolic link where a file should be. The message says what to do.
         TypeError: an argument has the wrong type (``take="50"``, ``csv_bom="yes"``).
+        ImportError: ``format="parquet"`` without pyarrow (the ``parquet`` extra).
     """
     ids = list(dict.fromkeys(check_chat_id(chat_id) for chat_id in _as_list(chat_ids)))
     if format not in EXPORT_FORMATS:
-        raise ValueError(f"format must be 'jsonl' or 'csv', got {format!r}")
+        raise ValueError(f"format must be 'jsonl', 'csv' or 'parquet', got {format!r}")
     order_value = check_order(order)
     check_int(take, "take", minimum=1)
     check_int(concurrency, "concurrency", minimum=1)
+    check_int(parquet_part_rows, "parquet_part_rows", minimum=1)
     if csv_formulas not in CSV_FORMULA_MODES:
         raise ValueError(f"csv_formulas must be 'neutralize' or 'raw', got {csv_formulas!r}")
     settings = ExportSettings.make(
@@ -163,7 +172,9 @@ async def export_timelines(
     )
     out = Path(out_dir)
     _check_out_dir(out)
-    files = [ChatFile(out, chat_id, settings, fsync) for chat_id in ids]
+    if format == "parquet":
+        load_pyarrow()  # a missing extra is said before anything is read or asked
+    files = [_chat_file(out, chat_id, settings, fsync, parquet_part_rows) for chat_id in ids]
     # Reading what earlier runs wrote (a hash of every data file) is file work: in a thread.
     await asyncio.to_thread(_check_files, files)
     folder = _make_out_dir(out)
@@ -207,6 +218,15 @@ async def _export_all(
     return ExportResult(chats=chats, seconds=time.perf_counter() - started)
 
 
+def _chat_file(
+    out: Path, chat_id: str, settings: ExportSettings, fsync: bool, part_rows: int
+) -> ChatFile:
+    """Return the files of one chat's export in ``out``, in the settings' format."""
+    if settings.format == "parquet":
+        return ParquetChatFile(out, chat_id, settings, fsync, part_rows)
+    return ChatFile(out, chat_id, settings, fsync)
+
+
 def _check_out_dir(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise ValueError(f"out_dir must be a directory, and {out} is a file")
@@ -245,32 +265,33 @@ async def _export_chat(
     width: int,
     budget: asyncio.Semaphore,
 ) -> ChatExport:
-    written = 0
+    tally = _Tally(chat_file, progress)
     try:
         try:
             await _in_thread(chat_file.lock)
             state = await _in_thread(chat_file.load)
             pager = client.chats.timeline(chat_file.chat_id, order=order, take=take, prefetch=width)
             pages = pager.raw_pages(after=state.cursor, limiter=budget)
-            async with contextlib.aclosing(pages):
-                async for page in pages:
-                    if not chat_file.is_open:
-                        # Only once the server answered: a chat that fails at once leaves no file.
-                        await _in_thread(chat_file.open)
-                        if progress is not None:
-                            progress.chat_started(
-                                chat_file.chat_id, events=state.events, total=page.total
-                            )
-                    await _in_thread(chat_file.commit, page.records, page.cursor)
-                    written += len(page.records)
-                    if progress is not None and page.records:
-                        progress.chat_advanced(
-                            chat_file.chat_id,
-                            written=len(page.records),
-                            events=chat_file.events,
-                            total=page.total,
-                        )
-            if not chat_file.is_open and state.size:
+            try:
+                async with contextlib.aclosing(pages):
+                    async for page in pages:
+                        tally.total = page.total
+                        if not chat_file.is_open:
+                            # Only once the server answered: a chat failing at once leaves no file.
+                            await _in_thread(chat_file.open)
+                            if progress is not None:
+                                progress.chat_started(
+                                    chat_file.chat_id, events=state.events, total=page.total
+                                )
+                        tally.add(await _in_thread(chat_file.commit, page.records, page.cursor))
+            except (WeglyError, UnwritableRecordError):
+                # The pages before the failure are kept: a Parquet export writes its part now.
+                if chat_file.is_open:
+                    tally.add(await _in_thread(chat_file.finish))
+                raise
+            if chat_file.is_open:
+                tally.add(await _in_thread(chat_file.finish))
+            elif state.size:
                 # Resumed at the fixed end (a finished desc export): nothing was asked,
                 # but a half-written page past the checkpoint is still cut off.
                 await _in_thread(chat_file.open)
@@ -285,10 +306,34 @@ async def _export_chat(
             url=url,
             body=b"",
         )
-        return ChatExport(chat_file.chat_id, chat_file.path, written, chat_file.events, error)
+        return tally.result(error)
     except (WeglyError, OSError, CheckpointError) as exc:
-        return ChatExport(chat_file.chat_id, chat_file.path, written, chat_file.events, exc)
-    return ChatExport(chat_file.chat_id, chat_file.path, written, chat_file.events)
+        return tally.result(exc)
+    return tally.result()
+
+
+class _Tally:
+    """Count the events one chat's export committed, and tell the progress reporter."""
+
+    def __init__(self, chat_file: ChatFile, progress: ExportProgress | None) -> None:
+        self.chat_file = chat_file
+        self.progress = progress
+        self.written = 0
+        self.total = 0  # the chat's total in the last answer
+
+    def add(self, committed: int) -> None:
+        """Count ``committed`` more events in the chat's files."""
+        self.written += committed
+        if self.progress is not None and committed:
+            chat_file = self.chat_file
+            self.progress.chat_advanced(
+                chat_file.chat_id, written=committed, events=chat_file.events, total=self.total
+            )
+
+    def result(self, error: BaseException | None = None) -> ChatExport:
+        """Return how the chat's export went."""
+        chat_file = self.chat_file
+        return ChatExport(chat_file.chat_id, chat_file.path, self.written, chat_file.events, error)
 
 
 async def _in_thread(func: Callable[..., _T], *args: Any) -> _T:

@@ -23,6 +23,7 @@ from ._constants import (
     DEFAULT_EXPORT_CONCURRENCY,
     DEFAULT_EXPORT_FORMAT,
     DEFAULT_PAGE_SIZE,
+    DEFAULT_PARQUET_PART_ROWS,
 )
 from ._enums import Order
 from ._errors import QueueConnectionError
@@ -63,6 +64,7 @@ async def enqueue_exports(
     fsync: bool = False,
     csv_formulas: str = DEFAULT_CSV_FORMULAS,
     csv_bom: bool = False,
+    parquet_part_rows: int = DEFAULT_PARQUET_PART_ROWS,
     heartbeat: int = DEFAULT_HEARTBEAT,
 ) -> list[EnqueuedExport]:
     """Enqueue one export job per chat into ``out_dir`` and return what each enqueue did.
@@ -97,6 +99,7 @@ async def enqueue_exports(
                 fsync=fsync,
                 csv_formulas=csv_formulas,
                 csv_bom=csv_bom,
+                parquet_part_rows=parquet_part_rows,
             )
             for chat_id in chat_ids
         )

@@ -10,10 +10,18 @@ import sys
 from collections.abc import Iterator
 
 from .._client import WeglyClient
+from .._export_parquet import load_pyarrow
 from .._validation import check_chat_id
 from ..export import ExportResult, export_timelines
 from ._connection import make_client
-from ._exits import EXIT_FAILED, EXIT_OK, Interrupted, describe_error, usage_errors
+from ._exits import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Interrupted,
+    UsageError,
+    describe_error,
+    usage_errors,
+)
 from ._progress import progress_reporter
 
 __all__ = ["run_export"]
@@ -31,6 +39,11 @@ async def run_export(args: argparse.Namespace) -> int:
         return await enqueue_export(args)
     with usage_errors():
         chat_ids = [check_chat_id(chat_id, "CHAT_ID") for chat_id in args.chat_ids]
+    if args.format == "parquet":
+        try:
+            load_pyarrow()
+        except ImportError as exc:
+            raise UsageError(str(exc)) from exc
     client = make_client(args)
     with _cancel_on_signals() as received:
         try:
@@ -71,6 +84,7 @@ async def _export(
                     fsync=args.fsync,
                     csv_formulas=args.csv_formulas,
                     csv_bom=args.bom,
+                    parquet_part_rows=args.parquet_part_rows,
                     progress=progress,
                 )
 

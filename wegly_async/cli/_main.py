@@ -18,6 +18,7 @@ from .._constants import (
     DEFAULT_EXPORT_CONCURRENCY,
     DEFAULT_EXPORT_FORMAT,
     DEFAULT_PAGE_SIZE,
+    DEFAULT_PARQUET_PART_ROWS,
     EMULATOR_HOST,
     EMULATOR_LATENCY,
     ENV_BASE_URL,
@@ -333,6 +334,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--bom",
         action="store_true",
         help="start CSV files with a UTF-8 BOM, so Excel shows accents right",
+    )
+    export.add_argument(
+        "--parquet-part-rows",
+        type=int,
+        default=DEFAULT_PARQUET_PART_ROWS,
+        metavar="N",
+        help="Parquet: write a part file every N events, in whole pages (default %(default)s)",
     )
     export.add_argument("--no-progress", action="store_true", help="print no progress")
     add_queue_options(export)

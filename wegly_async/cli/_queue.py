@@ -158,6 +158,7 @@ async def enqueue_export(args: argparse.Namespace) -> int:
                     fsync=args.fsync,
                     csv_formulas=args.csv_formulas,
                     csv_bom=args.bom,
+                    parquet_part_rows=args.parquet_part_rows,
                     heartbeat=args.heartbeat,
                 )
         except QueueConnectionError as exc:
