@@ -80,7 +80,7 @@ class _Run:
     answers: list[tuple[float, int]]
     ready: float  # seconds from spawning the processes until all of them were up
     first: float  # seconds from the start (the enqueue, or "go") to the first answer
-    attempts: int  # job attempts over all chats (1 per chat unless a job ran again)
+    attempts: int  # export attempts over all chats (1 per chat unless one ran again)
 
 
 class _Answers:
@@ -190,7 +190,7 @@ async def _workers(
 async def _plain(
     emu: WeglyEmulator, chats: list[str], events: int, work: Path
 ) -> tuple[float, float, int]:
-    """Export with 4 plain processes, each paced alone; return their start-up time and start."""
+    """Export with 4 plain processes, each paced alone; return start-up, start and attempts."""
     env = {**os.environ, ENV_TOKEN: emu.token, ENV_BASE_URL: emu.base_url}
     out = work / "out"
     out.mkdir()
@@ -224,15 +224,16 @@ async def _plain(
             )
         finally:
             await _stop(procs)
-    done = 0
+    done = attempts = 0
     for proc, (stdout, _) in zip(procs, outputs, strict=True):
         summary = json.loads(stdout.decode().splitlines()[-1]) if proc.returncode == 0 else {}
         if not summary.get("ok"):
             raise RuntimeError(f"a plain fleet process failed ({proc.returncode}): {summary}")
         done += summary["events"]
+        attempts += summary["attempts"]
     if done != events * CHATS:
         raise RuntimeError(f"the plain processes exported {done} events, not {events * CHATS}")
-    return started - spawned, started, CHATS
+    return started - spawned, started, attempts
 
 
 async def _fleet(events: int, url: str, mode: _Mode) -> _Run:
@@ -305,7 +306,7 @@ def _rows(mode: _Mode, label: str, run: _Run) -> list[Row]:
             "s",
             note=f"spawn to all {WORKERS} up; first answer {run.first:.2f} s after the "
             f"{'start signal' if mode.worker_args is None else 'enqueue'}; "
-            f"{run.attempts} job attempts for {CHATS} chats",
+            f"{run.attempts} export attempts for {CHATS} chats",
         ),
     ]
 
