@@ -135,6 +135,30 @@ async def test_a_chat_the_server_refuses_fails_once_with_the_error(
     assert failed.line().startswith(f"{missing} failed events=0 ")
 
 
+async def test_a_rate_budget_that_does_not_answer_leaves_the_job_to_be_tried_again(
+    redis_url: str, emu: WeglyEmulator, tmp_path: Path
+) -> None:
+    chat_id = emu.create_chat(events=10, seed=704)
+    await enqueue_exports(redis_url, [chat_id], tmp_path / "out")
+    # The fleet's budget on a Redis nobody serves: every request fails before it is sent.
+    budget = wa.SharedRateBudget.from_url("redis://127.0.0.1:1/0", name="gone")
+    stop = asyncio.Event()
+    async with budget, wa.WeglyClient(emu.token, base_url=emu.base_url, rate_budget=budget) as c:
+        task = asyncio.create_task(run_worker(redis_url, c, stop=stop, sweep=1))
+        try:
+            again = await wait_for_state(
+                redis_url, chat_id, lambda s: s.attempts >= 2 or s.state == "failed",
+                within=WAIT, what="the job tried again",
+            )  # fmt: skip
+        finally:
+            stop.set()
+            async with asyncio.timeout(WAIT):
+                await task
+    assert again.state != "failed", again
+    assert again.error is not None and "RateBudgetError" in again.error, again
+    assert emu.requests == []
+
+
 async def test_a_chat_another_export_is_writing_waits_for_its_lock(
     redis_url: str, emu: WeglyEmulator, tmp_path: Path
 ) -> None:

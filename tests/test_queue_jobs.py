@@ -240,3 +240,24 @@ def test_the_sdk_and_the_cli_never_import_the_engine_unless_a_queue_command_runs
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert run.stdout.strip().splitlines()[-1] == "[]", run.stdout + run.stderr
+
+
+def test_without_the_extra_a_worker_is_a_usage_error_naming_it() -> None:
+    # Without redis (the extra's client), the worker's shared budget cannot be made.
+    script = textwrap.dedent(
+        """
+        import sys
+        sys.modules["saq"] = None
+        sys.modules["redis"] = None
+        sys.modules["redis.asyncio"] = None
+        from wegly_async.cli import main
+        sys.exit(main(["worker", "--queue", "redis://127.0.0.1:9/0", "--token", "t",
+                       "--base-url", "http://127.0.0.1:9"]))
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert run.returncode == 2, run.stderr
+    assert "wegly-async[queue]" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -29,6 +29,7 @@ from ._errors import (
     ExportLockedError,
     InternalServerError,
     QueueConnectionError,
+    RateBudgetError,
     RateLimitError,
     TimelineChangedError,
 )
@@ -83,6 +84,7 @@ _TRANSIENT = (
     InternalServerError,
     ExportLockedError,
     TimelineChangedError,
+    RateBudgetError,  # the fleet's budget on Redis did not answer: nothing was sent
     OSError,
 )
 

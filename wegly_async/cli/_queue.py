@@ -192,7 +192,8 @@ async def run_worker_command(args: argparse.Namespace) -> int:
     with usage_errors():
         check_int(args.concurrency, "--concurrency", minimum=1)
         check_int(args.sweep, "--sweep", minimum=1)
-    client, budget = worker_client(args, url)
+    with _queue_errors("worker"):
+        client, budget = worker_client(args, url)
     _log_to_stderr()
     stop = stop_on_signals()
     async with budget, client:
