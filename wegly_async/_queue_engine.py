@@ -21,6 +21,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Awaitable
 from typing import Any, cast
 
 from ._client import WeglyClient
@@ -173,7 +174,8 @@ async def _open(url: str) -> _ExportQueue:
     client = aioredis.Redis.from_url(url, socket_connect_timeout=_CONNECT_SECONDS)
     queue = _ExportQueue(client, name=QUEUE_NAME)
     try:
-        await client.ping()
+        # redis-py types ping() as maybe-synchronous (one client class for both modes).
+        await cast("Awaitable[object]", client.ping())
         await queue.connect()
     except RedisError as exc:
         await client.aclose()
