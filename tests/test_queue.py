@@ -28,10 +28,12 @@ async def emu() -> AsyncIterator[WeglyEmulator]:
 
 
 @contextlib.asynccontextmanager
-async def worker(url: str, emu: WeglyEmulator, **options: int) -> AsyncIterator[None]:
+async def worker(
+    url: str, emu: WeglyEmulator, budget: wa.SharedRateBudget | None = None, **options: int
+) -> AsyncIterator[None]:
     """Run a worker in this loop with a client of the emulator; stop it on the way out."""
     stop = asyncio.Event()
-    async with wa.WeglyClient(emu.token, base_url=emu.base_url) as client:
+    async with wa.WeglyClient(emu.token, base_url=emu.base_url, rate_budget=budget) as client:
         task = asyncio.create_task(run_worker(url, client, stop=stop, sweep=1, **options))
         try:
             yield
@@ -142,18 +144,11 @@ async def test_a_rate_budget_that_does_not_answer_leaves_the_job_to_be_tried_aga
     await enqueue_exports(redis_url, [chat_id], tmp_path / "out")
     # The fleet's budget on a Redis nobody serves: every request fails before it is sent.
     budget = wa.SharedRateBudget.from_url("redis://127.0.0.1:1/0", name="gone")
-    stop = asyncio.Event()
-    async with budget, wa.WeglyClient(emu.token, base_url=emu.base_url, rate_budget=budget) as c:
-        task = asyncio.create_task(run_worker(redis_url, c, stop=stop, sweep=1))
-        try:
-            again = await wait_for_state(
-                redis_url, chat_id, lambda s: s.attempts >= 2 or s.state == "failed",
-                within=WAIT, what="the job tried again",
-            )  # fmt: skip
-        finally:
-            stop.set()
-            async with asyncio.timeout(WAIT):
-                await task
+    async with budget, worker(redis_url, emu, budget):
+        again = await wait_for_state(
+            redis_url, chat_id, lambda s: s.attempts >= 2 or s.state == "failed",
+            within=WAIT, what="the job tried again",
+        )  # fmt: skip
     assert again.state != "failed", again
     assert again.error is not None and "RateBudgetError" in again.error, again
     assert emu.requests == []
