@@ -23,6 +23,7 @@ from ._exits import (
     usage_errors,
 )
 from ._progress import progress_reporter
+from ._settings import export_settings
 
 __all__ = ["run_export"]
 
@@ -77,14 +78,7 @@ async def _export(
                     client,
                     chat_ids,
                     args.out,
-                    format=args.format,
-                    order=args.order,
-                    take=args.take,
-                    concurrency=args.concurrency,
-                    fsync=args.fsync,
-                    csv_formulas=args.csv_formulas,
-                    csv_bom=args.bom,
-                    parquet_part_rows=args.parquet_part_rows,
+                    **export_settings(args),
                     progress=progress,
                 )
 

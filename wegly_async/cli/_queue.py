@@ -25,6 +25,7 @@ from .._validation import check_chat_id, check_int, check_str
 from ._commands import stop_on_signals
 from ._connection import make_client
 from ._exits import EXIT_FAILED, EXIT_OK, UsageError, usage_errors
+from ._settings import export_settings
 
 __all__ = [
     "add_queue_options",
@@ -151,14 +152,7 @@ async def enqueue_export(args: argparse.Namespace) -> int:
                     url,
                     chat_ids,
                     args.out,
-                    format=args.format,
-                    order=args.order,
-                    take=args.take,
-                    concurrency=args.concurrency,
-                    fsync=args.fsync,
-                    csv_formulas=args.csv_formulas,
-                    csv_bom=args.bom,
-                    parquet_part_rows=args.parquet_part_rows,
+                    **export_settings(args),
                     heartbeat=args.heartbeat,
                 )
         except QueueConnectionError as exc:
