@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 import wegly_async.queue as wq
+from wegly_async._config import redact_url
 from wegly_async._constants import (
     DEFAULT_EXPORT_CONCURRENCY,
     DEFAULT_PAGE_SIZE,
     DEFAULT_PARQUET_PART_ROWS,
 )
-from wegly_async._queue_jobs import ChatJobStatus, ExportJob, check_queue_url, redact_url
+from wegly_async._queue_jobs import ChatJobStatus, ExportJob, check_queue_url
 
 CHAT = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
 OTHER_CHAT = "9b2f0a0e-7c39-4a8e-9a57-1b0cf0b7d5a1"

@@ -6,6 +6,7 @@ import ipaddress
 import os
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import yarl
@@ -18,6 +19,7 @@ __all__ = [
     "NotGiven",
     "Timeout",
     "is_loopback_host",
+    "redact_url",
     "resolve_base_url",
     "resolve_origin",
     "resolve_token",
@@ -34,6 +36,16 @@ _QUERY_RE = re.compile(r"[?#].*", re.DOTALL)
 def _shown_url(url: str) -> str:
     """Return ``url`` fit for an error message: credentials and query are never echoed."""
     return repr(_QUERY_RE.sub("?…", _USERINFO_RE.sub("[credentials]@", url)))
+
+
+def redact_url(url: str) -> str:
+    """Return a server URL (a Redis one, say) as shown to users: no credentials, no query."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port is not None else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 class NotGiven:

@@ -25,6 +25,7 @@ from collections.abc import Awaitable
 from typing import Any, cast
 
 from ._client import WeglyClient
+from ._config import redact_url
 from ._errors import (
     APIConnectionError,
     ExportLockedError,
@@ -41,7 +42,6 @@ from ._queue_jobs import (
     EnqueuedExport,
     ExportJob,
     JobState,
-    redact_url,
 )
 from .export import ExportResult, export_timelines
 

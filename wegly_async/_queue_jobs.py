@@ -39,7 +39,6 @@ __all__ = [
     "ExportJob",
     "JobState",
     "check_queue_url",
-    "redact_url",
 ]
 
 QUEUE_NAME = "wegly-export"
@@ -79,16 +78,6 @@ def check_queue_url(url: object, name: str = "queue URL") -> str:
             "e.g. redis://127.0.0.1:6379/0"
         )
     return text
-
-
-def redact_url(url: str) -> str:
-    """Return the queue URL as shown to users: no user name or password."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    port = f":{parts.port}" if parts.port is not None else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 def _key_part(text: str) -> str:

@@ -31,6 +31,7 @@ import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Self
 
+from ._config import redact_url
 from ._constants import (
     BUDGET_KEY_PREFIX,
     BUDGET_REDIS_TIMEOUT,
@@ -181,16 +182,6 @@ def _import_redis() -> Any:
     return redis
 
 
-def _where(url: str) -> str:
-    """Return ``url`` without its credentials and query, to be shown in reprs and errors."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    port = f":{parts.port}" if parts.port is not None else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
-
-
 def _check_url(url: object) -> str:
     if not isinstance(url, str):
         raise TypeError(f"url must be a str, got {type(url).__name__}")
@@ -285,7 +276,7 @@ class SharedRateBudget:
         )
         # A bad name or ttl raises here: the client is dropped before it ever connected.
         budget = cls(redis, name=name, ttl=ttl, clock=clock)
-        budget._where = _where(url)
+        budget._where = redact_url(url)
         budget._owns_redis = True
         return budget
 

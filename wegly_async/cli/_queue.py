@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .._client import WeglyClient
+from .._config import redact_url
 from .._constants import DEFAULT_EXPORT_CONCURRENCY
 from .._errors import QueueConnectionError
-from .._queue_jobs import DEFAULT_HEARTBEAT, DEFAULT_SWEEP, check_queue_url, redact_url
+from .._queue_jobs import DEFAULT_HEARTBEAT, DEFAULT_SWEEP, check_queue_url
 from .._rate import RateLimit
 from .._rate_redis import SharedRateBudget
 from .._validation import check_chat_id, check_int, check_str
