@@ -2,7 +2,8 @@
 
 The server is the emulator's token bucket (one second of the rate, full at the start, a
 refused request not charged, ``Retry-After`` in whole seconds rounded up, no
-``X-RateLimit-*`` headers). Every answer's time and status is counted at the transport.
+``X-RateLimit-*`` headers but in one row that says so). Every answer's time and status is
+counted at the transport.
 Last, what the controller costs when the server sets no limit: pagers with ``pacing`` on
 and off, taking turns against an emulator in its own process.
 """
@@ -56,7 +57,7 @@ def _rates(answers: list[tuple[float, int]], start: float) -> tuple[float, float
 async def _export(
     events: int, mode: str, halve_after: float | None
 ) -> tuple[list[tuple[float, int]], float]:
-    async with WeglyEmulator(rate_limit=LIMIT) as emu:
+    async with WeglyEmulator(rate_limit=LIMIT, rate_headers=mode == HEADERS) as emu:
         chats = [emu.create_chat(events=events, seed=n) for n in range(CHATS)]
         transport = _Counting()
         limit = wa.RateLimit(LIMIT) if mode == "rate_limit=50" else None
@@ -72,7 +73,7 @@ async def _export(
             async def halve() -> None:
                 assert halve_after is not None
                 await asyncio.sleep(halve_after)
-                emu.set_rate_limit(LIMIT / 2)
+                emu.set_rate_limit(LIMIT / 2, headers=mode == HEADERS)
 
             halving = asyncio.create_task(halve()) if halve_after is not None else None
             with tempfile.TemporaryDirectory(prefix="wegly-bench-") as out:
@@ -86,7 +87,9 @@ async def _export(
         return transport.answers, started
 
 
-MODES = ("rate_limit=50", "adaptive", "off")
+# The same adaptive client against a server that also says what is left (X-RateLimit-*).
+HEADERS = "adaptive, server sends X-RateLimit-*"
+MODES = ("rate_limit=50", "adaptive", HEADERS, "off")
 PAGER_TAKE = 100
 
 

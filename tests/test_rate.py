@@ -13,7 +13,7 @@ from conftest import BASE_URL, TOKEN
 
 import wegly_async as wa
 from wegly_async._rate import RateController
-from wegly_async.testing import MockResponse, MockTransport
+from wegly_async.testing import MockResponse, MockTransport, WeglyEmulator
 
 CHAT_ID = "0b7e4f7c-4b8f-4b0e-9f5e-2f6c1d9a8b7c"
 SENT = {"total": 1, "records": [{"id": "m1", "type": "text", "status": "processing"}]}
@@ -182,6 +182,113 @@ def test_a_reset_given_as_a_unix_time_is_read_as_one() -> None:
         200, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(time.time() + 30)}, None
     )
     assert 29.0 <= rate.state().paused_for <= 30.0
+
+
+# --- what the server says is left -------------------------------------------------------------
+
+
+def remaining(n: str) -> dict[str, str]:
+    return {"X-RateLimit-Remaining": n, "X-RateLimit-Reset": "1"}
+
+
+async def test_no_more_go_than_the_server_says_remain_counting_those_out() -> None:
+    rate, _ = controller()
+    assert all(rate.ready() for _ in range(4))  # nothing said yet: four out
+    rate.observe(200, remaining("5"), None)  # five left, three of them already out
+    assert [rate.ready() for _ in range(3)] == [True, True, False]
+    waiter = asyncio.ensure_future(rate.acquire())
+    await asyncio.sleep(0)
+    assert not waiter.done(), "the allowance is spent: it waits for an answer"
+    rate.observe(200, remaining("4"), None)  # four left, four out: still none
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    rate.observe(200, remaining("6"), None)  # six left, three out: it goes
+    await asyncio.wait_for(waiter, 1)
+    assert rate.state().paused_for == 0.0 and rate.state().throttled == 0
+
+
+async def test_a_request_that_ends_without_an_answer_frees_its_place() -> None:
+    rate, _ = controller()
+    assert rate.ready() and rate.ready()
+    rate.observe(200, remaining("1"), None)  # one left, one out
+    waiter = asyncio.ensure_future(rate.acquire())
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    rate.release()  # the one out failed: nothing out will answer, so it goes
+    await asyncio.wait_for(waiter, 1)
+
+
+@pytest.mark.parametrize("said", ["-1", "lots", "", "12345678901"])
+def test_a_remaining_count_that_is_not_a_count_is_not_obeyed(said: str) -> None:
+    rate, _ = controller()
+    assert rate.ready() and rate.ready()
+    rate.observe(200, {"X-RateLimit-Remaining": said}, None)
+    assert rate.ready()
+
+
+def test_an_answer_without_the_header_ends_the_allowance() -> None:
+    rate, _ = controller()
+    assert rate.ready() and rate.ready()
+    rate.observe(200, remaining("1"), None)
+    assert not rate.ready()
+    rate.observe(200, {}, None)
+    assert rate.ready()
+
+
+async def test_a_spent_budget_said_in_headers_is_an_episode_without_a_429() -> None:
+    rate, clock = controller(wa.RateLimit(50))
+    rate.observe(200, remaining("0"), None)
+    state = rate.state()
+    assert state.paused_for == 1.0 and state.per_second == pytest.approx(45.0)
+    assert state.throttled == 0
+    rate.observe(200, remaining("0"), None)  # the same episode: lowered once
+    assert rate.state().per_second == pytest.approx(45.0)
+    assert await times_of(rate, clock, 1) == [1.0]
+    rate.observe(200, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "0"}, None)
+    assert rate.state().per_second == pytest.approx(45.02), "a reset now: no episode"
+
+
+def test_a_429_pauses_until_the_later_of_retry_after_and_the_reset() -> None:
+    rate, _ = controller()
+    rate.observe(429, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "7"}, 2.0)
+    assert rate.state().paused_for == 7.0
+    rate, _ = controller()
+    rate.observe(429, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1"}, 2.0)
+    assert rate.state().paused_for == 2.0
+
+
+async def test_a_client_that_heeds_the_headers_meets_no_429_from_a_busy_server() -> None:
+    # The emulator's bucket: 5 at once, 50 a second; every answer says what is left.
+    async with WeglyEmulator(rate_limit=50, rate_burst=5, rate_headers=True) as emu:
+        chat = emu.create_chat(events=1)
+        async with wa.WeglyClient(emu.token, base_url=emu.base_url, max_retries=0) as client:
+            await client.chats.send_text(chat, "first")  # the first answer tells what is left
+            # Twelve at once against five left: without max_retries a 429 would raise here.
+            await asyncio.gather(*(client.chats.send_text(chat, f"m{n}") for n in range(12)))
+            assert client.rate_limit_state.throttled == 0
+
+
+async def test_a_cancelled_request_frees_its_place() -> None:
+    started = asyncio.Event()
+
+    async def handler(request: wa.TransportRequest) -> MockResponse:
+        if request.json()["body"] == "slow":
+            started.set()
+            await asyncio.sleep(3600)
+        return MockResponse(201, json=SENT, headers={"X-RateLimit-Remaining": "1"})
+
+    transport = MockTransport(handler)
+    async with wa.WeglyClient(TOKEN, base_url=BASE_URL, transport=transport) as client:
+        await client.chats.send_text(CHAT_ID, "first")  # one left
+        slow = asyncio.ensure_future(client.chats.send_text(CHAT_ID, "slow"))
+        await started.wait()
+        waiting = asyncio.ensure_future(client.chats.send_text(CHAT_ID, "after"))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert [r.json()["body"] for r in transport.requests] == ["first", "slow"]
+        slow.cancel()
+        await asyncio.wait_for(waiting, 5)
+        assert [r.json()["body"] for r in transport.requests] == ["first", "slow", "after"]
 
 
 # --- AIMD ---------------------------------------------------------------------------------------

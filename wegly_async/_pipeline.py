@@ -228,9 +228,15 @@ class Pipeline:
             try:
                 response = await self.transport.send(attempt_request)
             except TransportError as exc:
+                if rate is not None:
+                    rate.release()
                 failure, reason = exc.failure, type(exc).__name__
                 error = _connection_error(exc, method, url, request.idempotent, self.token)
                 again = retry.retries_failure(failure, idempotent=request.idempotent)
+            except BaseException:
+                if rate is not None:
+                    rate.release()  # cancelled, or a transport that broke its contract
+                raise
             else:
                 status = response.status_code
                 if logger.isEnabledFor(logging.DEBUG):

@@ -13,11 +13,15 @@ It decides when the next request may go, from three things:
   (the server's budget was spent at both ends, so that count over that time is its rate),
   else over the last seconds. Each success raises the pace additively, back up to the
   configured one; below it requests are spaced evenly, with no burst.
+- **What the server says is left.** An answer with ``X-RateLimit-Remaining: n`` lets at most
+  n requests be in flight (the ones already out count against it) until the next answer
+  says again; ``X-RateLimit-Remaining: 0`` is an episode as a 429 is (the budget is spent,
+  said without a refusal): a pause until ``X-RateLimit-Reset``, and the pace lowered.
 
-No limit on requests in flight: what a paced client has in flight is its pace times the
-latency, which it needs for that pace (Little's law), so a lower cap is only a cruder pace;
-and before the first 429 nothing tells a cap how low to be. That first 429 costs the
-requests already in flight, none of which can be called back.
+No limit on requests in flight otherwise: what a paced client has in flight is its pace
+times the latency, which it needs for that pace (Little's law), so a lower cap is only a
+cruder pace; and before the first 429 nothing tells a cap how low to be. That first 429
+costs the requests already in flight, none of which can be called back.
 
 Decision (API.md is silent on rate-limit headers): ``X-RateLimit-Reset`` is read as seconds
 from now when below 10^9, else as a Unix time; ``X-RateLimit-Limit`` is not used, since no
@@ -109,6 +113,10 @@ class Pacer(Protocol):
     def observe(self, status: int, headers: Mapping[str, str], retry_after: float | None) -> None:
         """Learn from one answer: pauses, the pace down on a 429, up on a success."""
 
+    def release(self) -> None:
+        """Note that a request let through ended without an answer (an error, a cancel)."""
+        return  # only a pacer that counts requests in flight needs to know
+
     async def aclose(self) -> None:
         """Finish what the pacer still has in flight (the client's ``close()`` calls it)."""
         return  # a pacer in this process keeps no resource
@@ -139,6 +147,11 @@ class RateController(Pacer):
         self._accepted: collections.deque[float] = collections.deque()
         self._throttled = 0
         self._logged_rate: float | None = self._rate
+        # Requests let through and not answered yet, and how many more the server said may
+        # go (None: it did not say); waiters for the next answer when that is spent.
+        self._in_flight = 0
+        self._allowance: int | None = None
+        self._answered: list[asyncio.Future[None]] = []
 
     def __repr__(self) -> str:
         return f"<RateController {self.state()!r}>"
@@ -152,9 +165,12 @@ class RateController(Pacer):
     def ready(self) -> bool:
         """Return True, taking the next slot, when a request may go now; else call ``acquire``."""
         now = self._clock()
-        if now < self._pause_until:
+        if now < self._pause_until or self._spent():
             return False
-        return self._rate is None or self._grant(now, queue=False) == 0.0
+        if self._rate is not None and self._grant(now, queue=False) != 0.0:
+            return False
+        self._let_through()
+        return True
 
     async def acquire(self) -> None:
         """Wait until a request may go: after every pause announced, at the next slot."""
@@ -166,13 +182,55 @@ class RateController(Pacer):
                 waited_for = deadline
                 await self.sleep(deadline - now)
                 continue
+            if self._spent():
+                await self._next_answer()
+                continue
             wait = self._grant(now, queue=True)
-            if wait == 0.0:
-                return
-            await self.sleep(wait)
-            if self._pause_until <= waited_for or self._clock() >= self._pause_until:
-                return
-            # A pause began while this request waited for its slot: wait for it instead.
+            if wait > 0.0:
+                await self.sleep(wait)
+                if self._pause_until > waited_for and self._clock() < self._pause_until:
+                    continue  # a pause began while this request waited for its slot
+                if self._spent():
+                    await self._next_answer()  # then a new slot: an answer may pause
+                    continue
+            self._let_through()
+            return
+
+    def release(self) -> None:
+        """Note that a request let through ended without an answer (an error, a cancel)."""
+        self._answer()
+
+    def _let_through(self) -> None:
+        self._in_flight += 1
+        if self._allowance is not None:
+            self._allowance -= 1
+
+    def _spent(self) -> bool:
+        """Return True when the server said no more may go until something now out answers."""
+        allowance = self._allowance
+        if allowance is None or allowance > 0:
+            return False
+        if self._in_flight == 0:
+            # Nothing out will answer: what the server said is void (a pause of its own,
+            # if it said 0 with a reset, has been waited out already).
+            self._allowance = None
+            return False
+        return True
+
+    async def _next_answer(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._answered.append(waiter)
+        await waiter
+
+    def _answer(self) -> None:
+        if self._in_flight > 0:
+            self._in_flight -= 1
+        answered = self._answered
+        if answered:
+            self._answered = []
+            for waiter in answered:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     def _grant(self, now: float, *, queue: bool) -> float:
         """Take the next slot and return how long until it (0.0: now); ``queue``: even later.
@@ -199,9 +257,20 @@ class RateController(Pacer):
     def observe(self, status: int, headers: Mapping[str, str], retry_after: float | None) -> None:
         """Learn from one answer: pauses, the pace down on a 429, up on a success."""
         now = self._clock()
+        self._answer()
+        spent_for = 0.0  # how long the server said its budget stays spent
+        if "X-RateLimit-Remaining" in headers:
+            remaining = _remaining(headers)
+            self._allowance = None if remaining is None else remaining - self._in_flight
+            reset = _exhausted_until(headers, now) if remaining == 0 else None
+            if reset is not None:
+                spent_for = reset - now
+        elif self._allowance is not None:
+            self._allowance = None  # the server stopped saying
         if status == 429 or (status == 503 and retry_after is not None):
+            self._throttled += 1
             wait = retry_after if retry_after is not None and retry_after > 0 else None
-            self._throttle(now, wait if wait is not None else PACE_DEFAULT_PAUSE, status)
+            self._spend(now, max(spent_for, wait or PACE_DEFAULT_PAUSE), status)
             return
         if 200 <= status < 300:
             accepted = self._accepted
@@ -209,16 +278,13 @@ class RateController(Pacer):
             self._since_emptied += 1
             while now - accepted[0] > PACE_ACCEPT_WINDOW:
                 accepted.popleft()
-            if self._rate is not None:
+            if spent_for == 0.0 and self._rate is not None:
                 self._increase(now)
-        if "X-RateLimit-Remaining" in headers:
-            reset = _exhausted_until(headers, now)
-            if reset is not None:
-                self._pause(now, reset - now, status)
+        if spent_for > 0.0:
+            self._spend(now, spent_for, status)
 
-    def _throttle(self, now: float, seconds: float, status: int) -> None:
-        """Learn from a 429: pause every request, and lower the pace once per episode."""
-        self._throttled += 1
+    def _spend(self, now: float, seconds: float, status: int) -> None:
+        """Learn that the server's budget is spent: pause, and lower the pace once per episode."""
         self._pause(now, seconds, status)
         if now >= self._episode_until:
             self._decrease(now)
@@ -290,6 +356,12 @@ class RateController(Pacer):
         if logged is None or how == "lowered" or abs(rate - logged) >= 0.1 * logged:
             logger.debug("pace %s to %.2f requests/s (burst %d)", how, rate, burst)
             self._logged_rate = rate
+
+
+def _remaining(headers: Mapping[str, str]) -> int | None:
+    """Return how many requests ``X-RateLimit-Remaining`` says may still go, or None."""
+    value = headers.get("X-RateLimit-Remaining", "").strip()
+    return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 def _exhausted_until(headers: Mapping[str, str], now: float) -> float | None:

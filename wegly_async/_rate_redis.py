@@ -422,6 +422,9 @@ class SharedPacer:
             if reset is not None and reset > now:
                 self._announce(reset - now, status, False)
 
+    def release(self) -> None:
+        """Do nothing: the fleet's budget does not count requests in flight."""
+
     async def aclose(self) -> None:
         """Wait for the pauses this client is still telling the budget about."""
         if self._reports:
