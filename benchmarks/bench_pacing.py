@@ -55,7 +55,7 @@ def _rates(answers: list[tuple[float, int]], start: float) -> tuple[float, float
 
 
 async def _export(
-    events: int, mode: str, halve_after: float | None
+    events: int, mode: str, halve_after: float | None, concurrency: int = CONCURRENCY
 ) -> tuple[list[tuple[float, int]], float]:
     async with WeglyEmulator(rate_limit=LIMIT, rate_headers=mode == HEADERS) as emu:
         chats = [emu.create_chat(events=events, seed=n) for n in range(CHATS)]
@@ -78,7 +78,7 @@ async def _export(
             halving = asyncio.create_task(halve()) if halve_after is not None else None
             with tempfile.TemporaryDirectory(prefix="wegly-bench-") as out:
                 result = await export_timelines(
-                    client, chats, out, take=TAKE, concurrency=CONCURRENCY, progress=None
+                    client, chats, out, take=TAKE, concurrency=concurrency, progress=None
                 )
             if halving is not None:
                 halving.cancel()
@@ -156,6 +156,56 @@ async def _unlimited(events: int, rounds: int) -> list[Row]:
     return rows
 
 
+CAPPED = 2  # the most in flight before a first 429 that keeps its cost under 1%
+LATENCY = 0.02
+
+
+async def _capped(events: int, rounds: int) -> list[Row]:
+    """What a cap on requests in flight before anything is known would buy, and cost."""
+    label = f"{CHATS} chats x {events:,} events, take {TAKE}"
+    answers, started = await _export(events, "adaptive", None, concurrency=CAPPED)
+    rate, refused = _rates(answers, started)
+    rows = [
+        Row(
+            "pacing",
+            f"limit {LIMIT:g}/s, {label}, adaptive, concurrency {CAPPED} "
+            "(as if capped before the first 429): accepted",
+            rate,
+            "requests/s",
+            ratio=rate / LIMIT,
+            baseline="the limit",
+        ),
+        Row("pacing", f"... concurrency {CAPPED}: 429 answers", refused * 100, "%"),
+    ]
+    wall = {}
+    async with (
+        emulator_process(chats=CHATS, events=events, latency=LATENCY) as emu,
+        wa.WeglyClient(emu.token, base_url=emu.base_url) as client,
+    ):
+        for concurrency in (CONCURRENCY, CAPPED):
+            best = float("inf")
+            for _ in range(rounds):
+                with tempfile.TemporaryDirectory(prefix="wegly-bench-") as out:
+                    began = time.perf_counter()
+                    await export_timelines(
+                        client, emu.chat_ids, out, take=TAKE, concurrency=concurrency, progress=None
+                    )
+                    best = min(best, time.perf_counter() - began)
+            wall[concurrency] = best
+    rows.append(
+        Row(
+            "pacing",
+            f"no server limit, {LATENCY * 1000:.0f} ms latency, {label}: "
+            f"the same export at concurrency {CAPPED}",
+            events * CHATS / wall[CAPPED],
+            "events/s",
+            ratio=wall[CONCURRENCY] / wall[CAPPED],
+            baseline=f"concurrency {CONCURRENCY}: what such a cap would cost",
+        )
+    )
+    return rows
+
+
 async def run(quick: bool) -> list[Row]:
     """Export against a 50 requests/s server; then halve the limit mid-run."""
     events = 500 if quick else 2_000
@@ -191,5 +241,6 @@ async def run(quick: bool) -> list[Row]:
             )
         )
         rows.append(Row("pacing", f"... controller {mode}: 429 answers", refused * 100, "%"))
+    rows += await _capped(events, 1 if quick else 2)
     rows += await _unlimited(2_000 if quick else 10_000, 3 if quick else 15)
     return rows
