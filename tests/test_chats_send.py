@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import pathlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
@@ -414,6 +415,29 @@ async def test_missing_path_raises_before_any_request(
         await mock_client.chats.send_image(CHAT_ID, missing)
     with pytest.raises(FileNotFoundError):
         await mock_client.chats.send_image(CHAT_ID, str(missing))
+    assert router.requests == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
+async def test_a_path_that_is_not_a_regular_file_raises_before_any_request(
+    router: Router, mock_client: wa.WeglyClient, tmp_path: pathlib.Path
+) -> None:
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="regular file"):
+        await mock_client.chats.send_image(CHAT_ID, fifo)
+    assert router.requests == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+async def test_an_unreadable_path_raises_before_any_request(
+    router: Router, mock_client: wa.WeglyClient, tmp_path: pathlib.Path
+) -> None:
+    locked = tmp_path / "locked.png"
+    locked.write_bytes(b"\x89PNG")
+    locked.chmod(0)
+    with pytest.raises(PermissionError):
+        await mock_client.chats.send_image(CHAT_ID, locked)
     assert router.requests == []
 
 

@@ -112,6 +112,12 @@ def _path_source(file: str | os.PathLike[str]) -> tuple[_Opener, bool, str | Non
         raise FileNotFoundError(errno.ENOENT, "no such file to upload", path)
     if os.path.isdir(path):
         raise IsADirectoryError(errno.EISDIR, "cannot upload a directory", path)
+    if not os.path.isfile(path):
+        # A FIFO or a device would block or never end: only a regular file has a length.
+        raise ValueError(f"file must be a regular file to upload: {path!r}")
+    # Opened now, so an unreadable file raises PermissionError before any request.
+    with open(path, "rb"):
+        pass
 
     @contextlib.contextmanager
     def opener() -> Iterator[UploadSource]:
