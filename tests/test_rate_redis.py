@@ -344,6 +344,39 @@ async def test_a_429_lowers_the_pace_to_at_most_what_the_fleet_was_accepted_at(
     assert first.state().per_second == pytest.approx(20.0, rel=0.1)
 
 
+async def test_below_the_limit_the_fleet_is_spaced_without_a_burst(budgets: Budgets) -> None:
+    clock = budgets.clock
+    limit = wa.RateLimit(10, burst=10)
+    first, second = (pacer(budgets(), clock, limit) for _ in range(2))
+    times = [await let_through(rate, clock) for _ in range(5) for rate in (first, second)]
+    assert times == [0.0] * 10
+    clock.now += 10.0
+    first.observe(429, {}, 1.0)  # the pace drops to 9/s, and after the pause no burst
+    await first.aclose()
+    times = [await let_through(rate, clock) for rate in (second, first, second)]
+    assert times == pytest.approx([11.0, 11.0 + 1 / 9, 11.0 + 2 / 9])
+
+
+async def test_back_at_the_limit_the_fleet_earns_its_burst_by_waiting(budgets: Budgets) -> None:
+    clock = budgets.clock
+    limit = wa.RateLimit(10, burst=5)
+    first, second = (pacer(budgets(), clock, limit) for _ in range(2))
+    first.observe(429, {}, 1.0)  # 9/s, no burst, from t=1
+    await first.aclose()
+    times = [await let_through(rate, clock) for rate in (first, second)]
+    assert times == pytest.approx([1.0, 1.0 + 1 / 9])
+    for _ in range(60):  # reported with the second's next request: back at 10/s
+        second.observe(200, {}, None)
+    # Not four extra requests at once: the next slot is where it was, then the new pace.
+    times = [await let_through(rate, clock) for rate in (second, first)]
+    assert times == pytest.approx([1.0 + 2 / 9, 1.0 + 2 / 9 + 0.1])
+    assert first.state().per_second == 10.0
+    clock.now += 1.0  # idle: the burst builds up again
+    start = clock.now - 100.0
+    times = [await let_through(rate, clock) for _ in range(3) for rate in (first, second)]
+    assert times == pytest.approx([start] * 5 + [start + 0.1])
+
+
 # --- Redis: keys, expiry, secrets, trouble ----------------------------------------------------
 
 

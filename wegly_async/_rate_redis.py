@@ -103,6 +103,11 @@ local function save()
   redis.call('PEXPIRE', key, math.ceil(1000 * (ttl + math.max(0, pause - now))))
 end
 local function shown_rate() if rate then return fmt(rate) end return '' end
+-- The burst holds only at the ceiling (RateController._set_rate): below it, one at a time.
+local function burst()
+  if ceiling and rate >= ceiling then return allowance end
+  return 1
+end
 """
 
 # ARGV[6] successes since the client's last call, [7] the increase per success, [8] the pause
@@ -117,18 +122,23 @@ if successes > 0 then
   if not born then born = now end
   count = count + successes
   local top = ceiling or math.huge
-  if rate and rate < top then rate = math.min(top, rate + successes * tonumber(ARGV[7])) end
+  if rate and rate < top then
+    local was = burst()
+    rate = math.min(top, rate + successes * tonumber(ARGV[7]))
+    if burst() > was then
+      -- Back at the ceiling: the burst is earned again by waiting, not granted at once.
+      tat = math.max(tat, now) + (burst() - was) / rate
+    end
+  end
 end
 local decision, wait = 'go', 0
 if now < pause and pause > tonumber(ARGV[8]) then
   decision, wait = 'pause', pause - now
 elseif ARGV[9] ~= '1' and rate then
   local interval = 1 / rate
-  local burst = 1
-  if ceiling then burst = math.max(1, math.floor(allowance * rate / ceiling)) end
   local slot = math.max(tat, now)
   tat = slot + interval
-  wait = slot - (burst - 1) * interval - now
+  wait = slot - (burst() - 1) * interval - now
   if wait > 0 then decision = 'slot' else wait = 0 end
 end
 save()
