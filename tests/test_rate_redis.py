@@ -344,6 +344,103 @@ async def test_a_429_lowers_the_pace_to_at_most_what_the_fleet_was_accepted_at(
     assert first.state().per_second == pytest.approx(20.0, rel=0.1)
 
 
+async def test_below_the_limit_the_fleet_is_spaced_without_a_burst(budgets: Budgets) -> None:
+    clock = budgets.clock
+    limit = wa.RateLimit(10, burst=10)
+    first, second = (pacer(budgets(), clock, limit) for _ in range(2))
+    times = [await let_through(rate, clock) for _ in range(5) for rate in (first, second)]
+    assert times == [0.0] * 10
+    clock.now += 10.0
+    first.observe(429, {}, 1.0)  # the pace drops to 9/s, and after the pause no burst
+    await first.aclose()
+    times = [await let_through(rate, clock) for rate in (second, first, second)]
+    assert times == pytest.approx([11.0, 11.0 + 1 / 9, 11.0 + 2 / 9])
+
+
+async def test_back_at_the_limit_the_fleet_earns_its_burst_by_waiting(budgets: Budgets) -> None:
+    clock = budgets.clock
+    limit = wa.RateLimit(10, burst=5)
+    first, second = (pacer(budgets(), clock, limit) for _ in range(2))
+    first.observe(429, {}, 1.0)  # 9/s, no burst, from t=1
+    await first.aclose()
+    times = [await let_through(rate, clock) for rate in (first, second)]
+    assert times == pytest.approx([1.0, 1.0 + 1 / 9])
+    for _ in range(60):  # reported with the second's next request: back at 10/s
+        second.observe(200, {}, None)
+    # Not four extra requests at once: the next slot is where it was, then the new pace.
+    times = [await let_through(rate, clock) for rate in (second, first)]
+    assert times == pytest.approx([1.0 + 2 / 9, 1.0 + 2 / 9 + 0.1])
+    assert first.state().per_second == 10.0
+    clock.now += 1.0  # idle: the burst builds up again
+    start = clock.now - 100.0
+    times = [await let_through(rate, clock) for _ in range(3) for rate in (first, second)]
+    assert times == pytest.approx([start] * 5 + [start + 0.1])
+
+
+async def fleet_run(fleet: list[SharedPacer], clock: FakeClock, seconds: float) -> int:
+    """Send in turn as fast as the budget lets the fleet, every answer a success; count them."""
+    sent = 0
+    end = clock.now + seconds
+    while clock.now < end:
+        for rate in fleet:
+            await let_through(rate, clock)
+            rate.observe(200, {}, None)
+            sent += 1
+    return sent
+
+
+async def young_fleet_then_429(fleet: list[SharedPacer], clock: FakeClock) -> None:
+    """Let an unpaced fleet be accepted 60 times in 0.3 s (120/s), then meet a 429 at t=0.3."""
+    for _ in range(30):
+        for rate in fleet:
+            await let_through(rate, clock)
+            rate.observe(200, {}, None)
+        clock.now += 0.3 / 30
+    await throttled_after_their_next_requests(fleet, clock)
+
+
+async def throttled_after_their_next_requests(fleet: list[SharedPacer], clock: FakeClock) -> None:
+    """Let each client send once more (handing in its successes), the first one's a 429."""
+    for rate in fleet:
+        await let_through(rate, clock)
+    fleet[0].observe(429, {}, 1.0)
+    await fleet[0].aclose()
+
+
+async def test_between_two_episodes_the_count_the_fleet_got_accepted_is_the_servers_rate(
+    budgets: Budgets,
+) -> None:
+    clock = budgets.clock
+    fleet = [pacer(budgets(), clock) for _ in range(2)]
+    await young_fleet_then_429(fleet, clock)
+    assert fleet[0].state().per_second == pytest.approx(0.9 * 120, rel=0.03)
+    emptied = clock.now
+    sent = await fleet_run(fleet, clock, 1.9)  # the pause, then the server's budget 0.9 s more
+    await throttled_after_their_next_requests(fleet, clock)
+    # Over the time from one episode to the next: the pause counted, not only the answers.
+    assert fleet[0].state().per_second == pytest.approx(sent / (clock.now - emptied))
+    assert sent / (clock.now - emptied) < 0.9 * 0.9 * 120 - 10, "the measure decided"
+
+
+async def test_a_fleet_that_idled_between_episodes_is_not_measured_over_its_idle_time(
+    budgets: Budgets,
+) -> None:
+    clock = budgets.clock
+    fleet = [pacer(budgets(), clock) for _ in range(2)]
+    await young_fleet_then_429(fleet, clock)
+    emptied = clock.now
+    earlier = await fleet_run(fleet, clock, 1.1)  # the pause, then 0.1 s
+    clock.now += 5.0  # nothing to send: the server's budget may have overflowed meanwhile
+    sent = await fleet_run(fleet, clock, 0.1)
+    await throttled_after_their_next_requests(fleet, clock)
+    # The answers handed in over the last 2 s (the last of the earlier run with the first
+    # requests of this one), over those 2 s; not all of them over the whole 6.2 s from the
+    # last episode, which is lower and so would have decided.
+    in_window = sent + len(fleet)
+    assert fleet[0].state().per_second == pytest.approx(in_window / 2.0)
+    assert (earlier + sent) / (clock.now - emptied) < in_window / 2.0
+
+
 # --- Redis: keys, expiry, secrets, trouble ----------------------------------------------------
 
 

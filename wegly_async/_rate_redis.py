@@ -4,12 +4,15 @@ Every client made with the same ``SharedRateBudget`` name keeps its pacing state
 hash, changed only by Lua scripts (atomic, on Redis's own clock so skewed machines agree):
 
 - **A pace.** One GCRA "theoretical arrival time" spaces the fleet's requests ``1 / per_second``
-  apart with ``burst`` at once, whichever process sends them.
+  apart with ``burst`` at once at ``rate_limit`` (below it, none), whichever process sends them.
 - **A pause.** A 429 (or a 503 with ``Retry-After``) seen by any client pushes one shared
   deadline to the latest announced; no client of the budget sends before it.
 - **AIMD.** The first 429 of an episode (until the pause it started ends) lowers the shared
-  pace once, to 0.9x and to at most what the fleet was accepted at in the last two seconds;
-  successes, reported with the next request, raise it additively, up to ``rate_limit``.
+  pace once, to 0.9x and to at most what the fleet was accepted at: since the previous
+  episode began when the fleet kept asking meanwhile (its pace unused for at most a tenth of
+  that time), else in the last two seconds. Successes, reported with the next request, raise
+  it additively, up to ``rate_limit``; back at it, the burst is earned again by waiting.
+  These are ``RateController``'s rules, on the same constants.
 
 The hash expires ``ttl`` seconds after its last use (or after its pause, if later). Nothing of
 the token goes to Redis: only times, counts and the pace.
@@ -40,6 +43,7 @@ from ._constants import (
     PACE_ACCEPT_WINDOW,
     PACE_DECREASE,
     PACE_DEFAULT_PAUSE,
+    PACE_IDLE,
     PACE_INCREASE,
     PACE_MIN_PER_SECOND,
     PACE_MIN_SAMPLES,
@@ -63,6 +67,8 @@ _EXTRA_HINT = "SharedRateBudget needs the redis package: pip install 'wegly-asyn
 
 # Read the budget's hash, on Redis's clock unless the caller gives one (tests do), and roll
 # the buckets that count accepted answers (one window each: this one and the one before).
+# Since the last episode began ('emptied'): the answers accepted ('since') and the time the
+# pace went unused ('unused', -1: the fleet was not paced then), as RateController keeps them.
 _PROLOGUE = """
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
@@ -75,7 +81,7 @@ local allowance = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
 local window = tonumber(ARGV[5])
 local s = redis.call('HMGET', key, 'rate', 'tat', 'pause', 'episode', 'bucket', 'count',
-  'previous', 'born')
+  'previous', 'born', 'emptied', 'since', 'unused')
 local rate = tonumber(s[1])
 local tat = tonumber(s[2]) or 0
 local pause = tonumber(s[3]) or 0
@@ -84,6 +90,9 @@ local bucket = tonumber(s[5])
 local count = tonumber(s[6]) or 0
 local previous = tonumber(s[7]) or 0
 local born = tonumber(s[8])
+local emptied = tonumber(s[9])
+local since = tonumber(s[10]) or 0
+local unused = tonumber(s[11]) or -1
 if ceiling and (not rate or rate > ceiling) then rate = ceiling end
 local start = math.floor(now / window) * window
 if not bucket then
@@ -96,13 +105,24 @@ end
 local function fmt(x) return string.format('%.17g', x) end
 local function save()
   local fields = {'tat', fmt(tat), 'pause', fmt(pause), 'episode', fmt(episode),
-    'bucket', fmt(bucket), 'count', fmt(count), 'previous', fmt(previous)}
+    'bucket', fmt(bucket), 'count', fmt(count), 'previous', fmt(previous),
+    'since', fmt(since), 'unused', fmt(unused)}
   if rate then table.insert(fields, 'rate'); table.insert(fields, fmt(rate)) end
-  if born then table.insert(fields, 'born'); table.insert(fields, fmt(born)) end
+  if emptied then table.insert(fields, 'emptied'); table.insert(fields, fmt(emptied)) end
+  if born then
+    table.insert(fields, 'born'); table.insert(fields, fmt(born))
+  else
+    redis.call('HDEL', key, 'born')
+  end
   redis.call('HSET', key, unpack(fields))
   redis.call('PEXPIRE', key, math.ceil(1000 * (ttl + math.max(0, pause - now))))
 end
 local function shown_rate() if rate then return fmt(rate) end return '' end
+-- The burst holds only at the ceiling (RateController._set_rate): below it, one at a time.
+local function burst()
+  if ceiling and rate >= ceiling then return allowance end
+  return 1
+end
 """
 
 # ARGV[6] successes since the client's last call, [7] the increase per success, [8] the pause
@@ -116,19 +136,29 @@ local successes = tonumber(ARGV[6])
 if successes > 0 then
   if not born then born = now end
   count = count + successes
+  since = since + successes
   local top = ceiling or math.huge
-  if rate and rate < top then rate = math.min(top, rate + successes * tonumber(ARGV[7])) end
+  if rate and rate < top then
+    local was = burst()
+    rate = math.min(top, rate + successes * tonumber(ARGV[7]))
+    if burst() > was then
+      -- Back at the ceiling: the burst is earned again by waiting, not granted at once.
+      tat = math.max(tat, now) + (burst() - was) / rate
+    end
+  end
 end
 local decision, wait = 'go', 0
 if now < pause and pause > tonumber(ARGV[8]) then
   decision, wait = 'pause', pause - now
 elseif ARGV[9] ~= '1' and rate then
   local interval = 1 / rate
-  local burst = 1
-  if ceiling then burst = math.max(1, math.floor(allowance * rate / ceiling)) end
-  local slot = math.max(tat, now)
+  local slot = tat
+  if tat < now then
+    slot = now
+    if unused >= 0 then unused = unused + now - tat end
+  end
   tat = slot + interval
-  wait = slot - (burst - 1) * interval - now
+  wait = slot - (burst() - 1) * interval - now
   if wait > 0 then decision = 'slot' else wait = 0 end
 end
 save()
@@ -137,7 +167,8 @@ return {decision, fmt(wait), fmt(pause), shown_rate(), fmt(math.max(0, pause - n
 )
 
 # ARGV[6] the seconds to pause, [7] '1' for a 429 (else only a pause), [8] the decrease,
-# [9] the lowest pace, [10] the fewest answers a measured pace is taken from.
+# [9] the lowest pace, [10] the fewest answers a measured pace is taken from, [11] the share
+# of the time since the last episode the pace may have gone unused for that time to measure.
 # Returns the seconds left of the pause, '1' if this call pushed it, '1' if it lowered the
 # pace, and the pace ('' when none).
 _ANNOUNCE = (
@@ -152,11 +183,20 @@ end
 if ARGV[7] == '1' then
   if now >= episode then
     local measured = nil
-    local samples = previous * math.max(0, 1 - (now - bucket) / window) + count
-    if samples >= tonumber(ARGV[10]) then
-      local span = window
-      if born and now - born < window then span = math.max(now - born, window / 4) end
-      measured = samples / span
+    local fewest = tonumber(ARGV[10])
+    local cycle = now - (emptied or now)
+    if since >= fewest and unused >= 0 and cycle > 0 and unused <= tonumber(ARGV[11]) * cycle
+    then
+      -- From the last episode to this one the server's budget went from spent to spent,
+      -- while the fleet kept asking: what it accepted over that time is its rate.
+      measured = since / cycle
+    else
+      local samples = previous * math.max(0, 1 - (now - bucket) / window) + count
+      if samples >= fewest then
+        local span = window
+        if born and now - born < window then span = math.max(now - born, window / 4) end
+        measured = samples / span
+      end
     end
     local current = rate or measured
     if current then
@@ -165,6 +205,9 @@ if ARGV[7] == '1' then
       rate = math.max(tonumber(ARGV[9]), down)
       lowered = '1'
     end
+    -- The server's budget is spent now: the next episode measures from here.
+    emptied, since, count, previous, born = now, 0, 0, 0, nil
+    if rate then unused = 0 else unused = -1 end
   end
   if pause > episode then episode = pause end
 end
@@ -443,7 +486,7 @@ class SharedPacer:
         try:
             paused_for, extended, lowered, rate = await budget._run(
                 budget._announce, self._limit, *args,
-                repr(PACE_MIN_PER_SECOND), str(PACE_MIN_SAMPLES),
+                repr(PACE_MIN_PER_SECOND), str(PACE_MIN_SAMPLES), repr(PACE_IDLE),
             )  # fmt: skip
         except RateBudgetError as exc:
             # The other clients keep sending: say so now; this client's next request fails.
