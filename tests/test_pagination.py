@@ -509,3 +509,27 @@ async def test_the_anchor_catches_a_deletion_that_leaves_the_total_unchanged() -
     assert ids == [f"e{n:03d}" for n in range(30)] + ["new"]  # e003 came with the first page
     # The page at the anchor (9) did not hold it; a re-read around it (4) joined at e009.
     assert asked[:3] == [0, 9, 4]
+
+
+@pytest.mark.parametrize("prefetch", [1, 2, 4, 16])
+async def test_a_page_that_does_not_join_stops_speculation_until_a_re_read_joins(
+    prefetch: int,
+) -> None:
+    # The 150 oldest events, the anchor among them, vanish before the first page past
+    # offset 100 is answered: no page can join again. Only the re-reads go out then, not
+    # a page of speculation ahead of each (whatever its coordinates say is wrong).
+    events = [{"id": f"e{n:03d}"} for n in range(600)]
+    asked: list[int] = []
+
+    async def fetch(skip: int, take: int) -> FetchedPage[wa.TimelineEvent]:
+        asked.append(skip)
+        if skip > 100 and len(events) == 600:
+            del events[:150]
+        page = events[skip : skip + take]
+        return FetchedPage(total=len(events), records=page, decode=decode, invalid=invalid)
+
+    with pytest.raises(wa.TimelineChangedError):
+        async for _ in TimelinePager(fetch, skip=0, take=50, prefetch=prefetch).raw():
+            pass
+    ahead = [196] if prefetch > 1 else []  # in flight when the first page did not join
+    assert asked == [0, 49, 98, 147, *ahead, 122, 122, 122]

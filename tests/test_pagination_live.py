@@ -198,7 +198,7 @@ async def test_a_few_deletions_behind_the_reader_are_placed_without_a_gap(
     assert set(existing) - deleted <= set(yielded)
 
 
-@pytest.mark.parametrize("prefetch", [1, 4])
+@pytest.mark.parametrize("prefetch", [1, 4, 16])
 async def test_a_change_the_pager_cannot_place_raises_timeline_changed(
     serve: Callable[[LiveTimeline], Any], prefetch: int
 ) -> None:

@@ -204,7 +204,8 @@ class Walker:
     arrive: two at first, doubling once four answers brought records (a total that is too
     high then costs at most one request past the end); a short page stops speculation
     until the next page shows the server caps pages rather than ending there; a capped
-    page's gap is asked for at once.
+    page's gap is asked for at once; a page that does not join stops speculation until a
+    re-read joins.
     """
 
     def __init__(
@@ -541,6 +542,9 @@ class Walker:
             or self._reads < 2
             or self._closed
             or self._suspended
+            # A page did not join: requests laid out from coordinates that just proved
+            # wrong are waste, so only the re-reads go out until a page joins.
+            or self._unjoined
             or self._frontier is None
             or self._total is None
         ):
