@@ -14,6 +14,7 @@ from wegly_async._constants import DEDUPE_WINDOW
 from wegly_async._convert import converter
 from wegly_async._walker import FetchedPage, SeenIds, join_index, page_size_estimate
 from wegly_async.resources.chats.timeline import TimelinePager
+from wegly_async.testing import WeglyEmulator
 
 
 def decode(records: list[dict[str, Any]]) -> list[wa.TimelineEvent]:
@@ -460,3 +461,75 @@ async def test_a_page_taken_in_the_turn_it_arrived_is_not_asked_for_again(prefet
         clock.cancel()
     assert ids == [record["id"] for record in records]
     assert sorted(asked) == [0, 49, 98, 147, 196, 245, 294, 343, 392], asked
+
+
+def _anchored_requests(events: int, take: int) -> int:
+    # The first page brings ``take`` events, every later one ``take - 1``: it starts at the
+    # anchor, the last event already yielded.
+    return 1 + -(-(events - take) // (take - 1))
+
+
+@pytest.mark.parametrize("prefetch", [1, 4])
+@pytest.mark.parametrize("order", ["asc", "desc"])
+@pytest.mark.parametrize("take", [10, 100])
+async def test_a_quiet_timeline_costs_one_request_per_take_minus_one_events(
+    take: int, order: str, prefetch: int
+) -> None:
+    # 2,000 events at take 10: 223 requests, the overlap of one event a page and nothing
+    # else (no final empty page, no page asked twice, no speculation past the end).
+    async with WeglyEmulator() as emu, emu.client(max_retries=0) as client:
+        chat_id = emu.create_chat(events=2000, seed=3)
+        expected = [event["id"] for event in emu.events(chat_id)]
+        emu.requests.clear()
+        pager = client.chats.timeline(chat_id, order=order, take=take, prefetch=prefetch)
+        ids = [record["id"] async for record in pager.raw()]
+        asked = sorted(int(request.query["skip"]) for request in emu.requests)
+    assert ids == (expected if order == "asc" else expected[::-1])
+    assert len(asked) == _anchored_requests(2000, take) == (223 if take == 10 else 21)
+    assert asked == [0, *range(take - 1, 2000 - 1, take - 1)]
+
+
+async def test_the_anchor_catches_a_deletion_that_leaves_the_total_unchanged() -> None:
+    # Why every page overlaps the one before: between two requests an event the reader
+    # passed is deleted and a new one arrives, so the total says nothing changed. A page
+    # asked at the next offset would silently miss the event that moved behind it.
+    events = [{"id": f"e{n:03d}"} for n in range(30)]
+    asked: list[int] = []
+
+    async def fetch(skip: int, take: int) -> FetchedPage[wa.TimelineEvent]:
+        asked.append(skip)
+        if len(asked) == 2:
+            del events[3]
+            events.append({"id": "new"})
+        page = events[skip : skip + take]
+        return FetchedPage(total=len(events), records=page, decode=decode, invalid=invalid)
+
+    pager = TimelinePager(fetch, skip=0, take=10, prefetch=1)
+    ids = [record["id"] async for record in pager.raw()]
+    assert ids == [f"e{n:03d}" for n in range(30)] + ["new"]  # e003 came with the first page
+    # The page at the anchor (9) did not hold it; a re-read around it (4) joined at e009.
+    assert asked[:3] == [0, 9, 4]
+
+
+@pytest.mark.parametrize("prefetch", [1, 2, 4, 16])
+async def test_a_page_that_does_not_join_stops_speculation_until_a_re_read_joins(
+    prefetch: int,
+) -> None:
+    # The 150 oldest events, the anchor among them, vanish before the first page past
+    # offset 100 is answered: no page can join again. Only the re-reads go out then, not
+    # a page of speculation ahead of each (whatever its coordinates say is wrong).
+    events = [{"id": f"e{n:03d}"} for n in range(600)]
+    asked: list[int] = []
+
+    async def fetch(skip: int, take: int) -> FetchedPage[wa.TimelineEvent]:
+        asked.append(skip)
+        if skip > 100 and len(events) == 600:
+            del events[:150]
+        page = events[skip : skip + take]
+        return FetchedPage(total=len(events), records=page, decode=decode, invalid=invalid)
+
+    with pytest.raises(wa.TimelineChangedError):
+        async for _ in TimelinePager(fetch, skip=0, take=50, prefetch=prefetch).raw():
+            pass
+    ahead = [196] if prefetch > 1 else []  # in flight when the first page did not join
+    assert asked == [0, 49, 98, 147, *ahead, 122, 122, 122]

@@ -57,7 +57,8 @@ class LiveTimeline:
         self.requests: list[tuple[int, int]] = []
         self.serial = initial
         self.frozen = False  # stop changing (e.g. once a test has what it needs)
-        self.before_answer: Callable[[LiveTimeline], None] | None = None
+        # Called with the request's skip just before it is answered (after its delay).
+        self.before_answer: Callable[[LiveTimeline, int], None] | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
         assert request.headers["Authorization"] == f"Bearer {TOKEN}"
@@ -65,7 +66,7 @@ class LiveTimeline:
         self.requests.append((skip, take))
         await asyncio.sleep(self.rng.uniform(*self.delay))
         if self.before_answer is not None:
-            self.before_answer(self)
+            self.before_answer(self, skip)
         view = self.events if request.query["order"] == "asc" else self.events[::-1]
         cap = self.cap(self.rng)
         served = take if cap is None else min(take, cap)
@@ -182,7 +183,7 @@ async def test_a_few_deletions_behind_the_reader_are_placed_without_a_gap(
     rng = random.Random(prefetch)
     deleted: set[str] = set()
 
-    def delete_behind(live: LiveTimeline) -> None:
+    def delete_behind(live: LiveTimeline, skip: int) -> None:
         # After the first page, delete a few events the reader has already passed.
         if len(live.requests) > 2 and len(deleted) < 12:
             victim = live.events.pop(rng.randrange(0, 40))
@@ -197,15 +198,19 @@ async def test_a_few_deletions_behind_the_reader_are_placed_without_a_gap(
     assert set(existing) - deleted <= set(yielded)
 
 
-@pytest.mark.parametrize("prefetch", [1, 4])
+@pytest.mark.parametrize("prefetch", [1, 4, 16])
 async def test_a_change_the_pager_cannot_place_raises_timeline_changed(
     serve: Callable[[LiveTimeline], Any], prefetch: int
 ) -> None:
     timeline = LiveTimeline(600, seed=1, inserts=(0, 0), delay=(0.001, 0.002))
+    original = [event["id"] for event in timeline.events]
 
-    def mass_delete(live: LiveTimeline) -> None:
-        # Once the reader is past offset 100, everything it read so far disappears.
-        if len(live.requests) == 3 and len(live.events) == 600:
+    def mass_delete(live: LiveTimeline, skip: int) -> None:
+        # Just before the first request past offset 100 is answered, the 150 oldest events
+        # (the reader's anchor among them) disappear. Keyed on that request, not on how many
+        # requests arrived before an answer: with prefetch, a fourth request could arrive
+        # before the third was answered, and then nothing was ever deleted.
+        if skip > 100 and len(live.events) == 600:
             del live.events[:150]
 
     timeline.before_answer = mass_delete
@@ -218,12 +223,14 @@ async def test_a_change_the_pager_cannot_place_raises_timeline_changed(
 
     with pytest.raises(wa.TimelineChangedError) as caught:
         await read()
+    assert len(timeline.events) == 450  # the change happened
     error = caught.value
     assert isinstance(error, wa.WeglyError)
     assert error.chat_id == CHAT
     assert CHAT in str(error)
     assert f"offset {error.offset}" in str(error)
-    assert len(yielded) == len(set(yielded))
+    # What came before the error is the timeline's start, with no gap and no repeat.
+    assert yielded == original[: len(yielded)]
     assert len(timeline.requests) < 20  # it gave up after a few re-reads
 
 
