@@ -406,6 +406,21 @@ async def test_dispatch_runs_the_matching_handlers_without_dedupe_and_raises_the
         await router.dispatch(lost)
 
 
+async def test_each_answer_the_router_gives_is_its_own_even_when_prepared_once() -> None:
+    router = WebhookRouter(SECRET)
+    router.on("*")(Recorder().handler("h"))
+    first = await router.handle("POST", headers_for(RECEIVED), RECEIVED)
+    first.body["message"] = "changed by a caller"
+    again = await router.handle("POST", headers_for(RECEIVED), RECEIVED)
+    other = body_of("lead.won", {"lead": LEAD})
+    handled = await router.handle("POST", headers_for(other), other)
+    assert again == WebhookAnswer(
+        200, {"ok": True, "message": "already handled", "duplicate": True}
+    )
+    assert handled == WebhookAnswer(200, {"ok": True, "message": "handled"})
+    assert (await router.handle("GET", {}, b"")).body["message"].endswith("POST")
+
+
 async def test_every_answer_code_of_the_router() -> None:
     router, rec = WebhookRouter(SECRET, max_body_bytes=2048), Recorder()
     router.on("chat.message_received")(rec.handler("ok"))
