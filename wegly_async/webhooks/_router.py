@@ -139,10 +139,10 @@ class WebhookRouter:
         # headers.get first: the mapping aiohttp hands over ignores case already.
         signature = headers.get(SIGNATURE_HEADER) or header(headers, SIGNATURE_HEADER)
         announced = headers.get(EVENT_HEADER) or header(headers, EVENT_HEADER)
-        outcome = await self.decide(body, signature, announced)
+        outcome = await self._decide(body, signature, announced)
         return outcome.answer() if isinstance(outcome, PreparedAnswer) else outcome
 
-    async def decide(self, body: bytes, signature: str | None, announced: str | None) -> Outcome:
+    async def _decide(self, body: bytes, signature: str | None, announced: str | None) -> Outcome:
         """Do what ``handle`` does for a POST of ``body`` within the limit, given its headers.
 
         The servers call this: most deliveries come to an answer prepared once.

@@ -68,7 +68,7 @@ async def aiohttp_handler(router: WebhookRouter, request: web.Request) -> web.Re
         body = read
     if len(body) > limit:
         return _response(too_large(limit))  # a compressed body, larger decoded
-    outcome = await router.decide(body, headers.get(SIGNATURE_HEADER), headers.get(EVENT_HEADER))
+    outcome = await router._decide(body, headers.get(SIGNATURE_HEADER), headers.get(EVENT_HEADER))
     return _response(outcome)
 
 
@@ -160,7 +160,7 @@ class AsgiWebhookApp:
         if method != "POST" and method.upper() != "POST":
             await _respond(send, NOT_POST)
             return
-        outcome = await self.router.decide(
+        outcome = await self.router._decide(
             body, headers.get(SIGNATURE_HEADER), headers.get(EVENT_HEADER)
         )
         await _respond(send, outcome)
