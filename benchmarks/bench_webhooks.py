@@ -28,7 +28,7 @@ CONCURRENCY = 32
 CHAT_ID = "2b1f8c4e-6d1a-4d8e-9a57-3f0c1e7b9d21"
 
 
-def _bodies(secret: bytes, round_number: int, count: int) -> list[tuple[bytes, str]]:
+def signed_bodies(secret: bytes, round_number: int, count: int) -> list[tuple[bytes, str]]:
     """Return ``count`` distinct signed bodies, shaped like the emulator's deliveries."""
     bodies = []
     for number in range(count):
@@ -85,7 +85,7 @@ async def _servers(secret: str) -> AsyncIterator[tuple[dict[str, int], int]]:
             await proc.wait()
 
 
-def _request(port: int, body: bytes, signature: str) -> bytes:
+def raw_request(port: int, body: bytes, signature: str) -> bytes:
     """Return one keep-alive POST of ``body`` as raw HTTP/1.1 bytes."""
     head = (
         f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
@@ -95,7 +95,7 @@ def _request(port: int, body: bytes, signature: str) -> bytes:
     return head.encode() + body
 
 
-async def _load(port: int, requests: list[bytes]) -> tuple[float, list[float]]:
+async def post_all(port: int, requests: list[bytes]) -> tuple[float, list[float]]:
     """Send every request over ``CONCURRENCY`` keep-alive connections; return time, latencies.
 
     A minimal HTTP/1.1 client on asyncio streams, much cheaper per request than a full
@@ -144,17 +144,17 @@ async def run(quick: bool) -> list[Row]:
     latencies: dict[str, list[float]] = {"router": [], "bare": []}
     cpu: dict[str, float] = {"router": 0.0, "bare": 0.0}
     async with _servers(secret) as (ports, pid):
-        warm_up = _bodies(secret.encode(), 0, CONCURRENCY)
+        warm_up = signed_bodies(secret.encode(), 0, CONCURRENCY)
         for port in ports.values():
-            await _load(port, [_request(port, *pair) for pair in warm_up])
+            await post_all(port, [raw_request(port, *pair) for pair in warm_up])
         for round_number in range(1, rounds + 1):
-            bodies = _bodies(secret.encode(), round_number, count)
+            bodies = signed_bodies(secret.encode(), round_number, count)
             order = ("router", "bare") if round_number % 2 else ("bare", "router")
             for name in order:
                 port = ports[name]
-                requests = [_request(port, *b) for b in bodies]
+                requests = [raw_request(port, *b) for b in bodies]
                 used = _cpu_seconds(pid)
-                seconds, measured = await _load(port, requests)
+                seconds, measured = await post_all(port, requests)
                 cpu[name] += _cpu_seconds(pid) - used
                 best[name] = min(best[name], seconds)
                 latencies[name] += measured

@@ -58,7 +58,11 @@ class MemoryDedupeStore:
 
     async def claim(self, key: str) -> bool:
         """Claim ``key`` and return True, or return False when it is already claimed."""
-        # No await between the check and the write: claims are atomic on one event loop.
+        return self.claim_now(key)
+
+    def claim_now(self, key: str) -> bool:
+        """Do what ``claim`` does, without a coroutine (the router calls it for this store)."""
+        # Not awaited: claims are atomic on one event loop.
         now, claims = self._clock(), self._claims
         if claims and now - next(iter(claims.values())) >= self._window:
             self._expire(now)  # the oldest claim is out of the window: drop what is

@@ -68,8 +68,11 @@ def decode_event(body: bytes, announced: str | None) -> WebhookEvent:
 
 def _event_key(key: str) -> WebhookEventKey:
     # A listed key is found without the Enum call machinery (an eighth of its cost).
-    member = WebhookEventKey._value2member_map_.get(key)
-    return member if isinstance(member, WebhookEventKey) else WebhookEventKey(key)
+    member = _LISTED_KEYS.get(key)
+    return member if member is not None else WebhookEventKey(key)
+
+
+_LISTED_KEYS: dict[str, WebhookEventKey] = {member.value: member for member in WebhookEventKey}
 
 
 def _event(envelope: dict[str, Any], announced: str | None) -> WebhookEvent:
@@ -78,10 +81,25 @@ def _event(envelope: dict[str, Any], announced: str | None) -> WebhookEvent:
         raise WebhookPayloadError("the webhook body has no 'event_key' string")
     if not isinstance(payload, dict):
         raise WebhookPayloadError(f"the webhook body's 'payload' is not an object ({key})")
-    if announced is not None and announced.strip() != key:
+    if announced is not None and announced != key and announced.strip() != key:
         raise WebhookPayloadError(
             f"the x-wegly-event header says {announced!r} but the body's event_key is {key!r}"
         )
+    # One test for the usual payload, each part of its type or absent; the failing part is
+    # named by _refuse_parts.
+    get = payload.get
+    chat_id, message, lead, deal = get("chat_id"), get("message"), get("lead"), get("deal")
+    if not (
+        (chat_id is None or chat_id.__class__ is str)
+        and (message is None or message.__class__ is dict)
+        and (lead is None or lead.__class__ is dict)
+        and (deal is None or deal.__class__ is dict)
+    ):
+        _refuse_parts(key, payload)
+    return _new_event(_event_key(key), payload)
+
+
+def _refuse_parts(key: str, payload: dict[str, Any]) -> None:
     chat_id = payload.get("chat_id")
     if chat_id is not None and not isinstance(chat_id, str):
         raise WebhookPayloadError(f"payload.chat_id is not a string ({key})")
@@ -89,7 +107,6 @@ def _event(envelope: dict[str, Any], announced: str | None) -> WebhookEvent:
         value = payload.get(name)
         if value is not None and not isinstance(value, dict):
             raise WebhookPayloadError(f"payload.{name} is not an object ({key})")
-    return _new_event(_event_key(key), payload)
 
 
 # Built as _codegen builds decoded models: a plain twin with the same slots, its slots set

@@ -22,7 +22,17 @@ from .._errors import WebhookPayloadError, WebhookSignatureError
 from .._validation import check_int
 from ..types.webhooks import WebhookEvent
 from . import _servers
-from ._answers import WebhookAnswer, answer, too_large
+from ._answers import (
+    DUPLICATE,
+    HANDLED,
+    NOT_POST,
+    QUEUED,
+    Outcome,
+    PreparedAnswer,
+    WebhookAnswer,
+    answer,
+    too_large,
+)
 from ._dedupe import DedupeStore, MemoryDedupeStore
 from ._events import EVENT_HEADER, SIGNATURE_HEADER, decode_event, header
 from ._patterns import check_pattern, matches
@@ -65,6 +75,8 @@ class WebhookRouter:
         if store is not None and not isinstance(store, DedupeStore):
             raise TypeError(f"store must have async claim() and release(), got {store!r}")
         self._store: DedupeStore = store if store is not None else MemoryDedupeStore()
+        # The built-in store claims without a coroutine; a subclass may override claim().
+        self._claim_now = self._store.claim_now if type(self._store) is MemoryDedupeStore else None
         self._queue_size = check_int(queue_size, "queue_size", minimum=1)
         self._routes: list[tuple[str, Handler]] = []
         self._unknown: list[Handler] = []
@@ -121,33 +133,43 @@ class WebhookRouter:
     async def handle(self, method: str, headers: Mapping[str, str], body: bytes) -> WebhookAnswer:
         """Decide the answer to one delivery, running its handlers unless it was seen before."""
         if method != "POST" and method.upper() != "POST":
-            return answer(405, "webhooks are delivered with POST")
+            return NOT_POST.answer()
         if len(body) > self.max_body_bytes:
             return too_large(self.max_body_bytes)
+        # headers.get first: the mapping aiohttp hands over ignores case already.
+        signature = headers.get(SIGNATURE_HEADER) or header(headers, SIGNATURE_HEADER)
+        announced = headers.get(EVENT_HEADER) or header(headers, EVENT_HEADER)
+        outcome = await self._decide(body, signature, announced)
+        return outcome.answer() if isinstance(outcome, PreparedAnswer) else outcome
+
+    async def _decide(self, body: bytes, signature: str | None, announced: str | None) -> Outcome:
+        """Do what ``handle`` does for a POST of ``body`` within the limit, given its headers.
+
+        The servers call this: most deliveries come to an answer prepared once.
+        """
         try:
-            # headers.get first: the mapping aiohttp hands over ignores case already.
-            signature = headers.get(SIGNATURE_HEADER) or header(headers, SIGNATURE_HEADER)
             body_mac = verify_with_macs(body, signature, self._macs)
         except WebhookSignatureError as exc:
             logger.warning("webhook refused: %s", exc)
             return answer(401, str(exc))
         try:
-            event = decode_event(body, headers.get(EVENT_HEADER) or header(headers, EVENT_HEADER))
+            event = decode_event(body, announced)
         except WebhookPayloadError as exc:
             logger.warning("webhook refused: %s", exc)
             return answer(400, str(exc))
         # Redeliveries carry the same body (API.md): identical bodies are the same event, and
         # the body's HMAC under the first secret, just computed, names it (no second hash).
         key = body_mac.hex()
-        if not await self._store.claim(key):
+        claim_now = self._claim_now
+        if not (claim_now(key) if claim_now is not None else await self._store.claim(key)):
             logger.debug(
                 "webhook %s (%s) already handled: not run again", key[:12], event.event_key
             )
-            return answer(200, "already handled", duplicate=True)
+            return DUPLICATE
         if self._ack == "before":
             return await self._enqueue(event, key)
         refused = await self._run(event, key)
-        return answer(200, "handled") if refused is None else refused
+        return HANDLED if refused is None else refused
 
     async def dispatch(self, event: WebhookEvent) -> None:
         """Run the handlers of a verified ``event`` (no dedupe), raising what they raise."""
@@ -185,14 +207,14 @@ class WebhookRouter:
             raise
         return None
 
-    async def _enqueue(self, event: WebhookEvent, key: str) -> WebhookAnswer:
+    async def _enqueue(self, event: WebhookEvent, key: str) -> Outcome:
         queue = self._start()
         try:
             queue.put_nowait((event, key))
         except asyncio.QueueFull:
             await self._store.release(key)
             return answer(503, "too many events waiting; deliver again later")
-        return answer(202, "queued")
+        return QUEUED
 
     def _start(self) -> asyncio.Queue[tuple[WebhookEvent, str]]:
         if self._queue is None:

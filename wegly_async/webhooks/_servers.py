@@ -11,10 +11,10 @@ import functools
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from aiohttp import web
 
-from ._answers import WebhookAnswer, answer, too_large
+from ._answers import NOT_POST, Outcome, answer, encoded, too_large
+from ._events import EVENT_HEADER, SIGNATURE_HEADER
 
 if TYPE_CHECKING:
     from ._router import WebhookRouter
@@ -39,28 +39,37 @@ def _declared_length(value: str | None) -> int | None:
 
 async def aiohttp_handler(router: WebhookRouter, request: web.Request) -> web.Response:
     """Answer one delivery made to an ``aiohttp.web`` app."""
-    limit = router.max_body_bytes
     if request.method != "POST":
-        return _json(await router.handle(request.method, request.headers, b""))
+        return _response(NOT_POST)
+    limit = router.max_body_bytes
     declared = request.content_length
-    if (declared or 0) > limit:
+    if declared is not None and declared > limit:
         # Refused unread; aiohttp drains a declared length for a few seconds at most, so
         # that the sender reads the 413 instead of a reset connection.
-        return _json(too_large(router.max_body_bytes))
-    plain = not request.headers.get("Transfer-Encoding") and not request.headers.get(
-        "Content-Encoding"
-    )
-    if declared is not None and plain:
-        # The usual case, read in one call: a declared length the limit allows.
+        return _response(too_large(limit))
+    headers = request.headers
+    content = request.content
+    if content.is_eof():
+        # The usual delivery: the whole body came with the head, and waits in the buffer
+        # (decoded, if it was chunked or compressed).
+        body = content.read_nowait()
+    elif declared is not None and not (
+        headers.get("Transfer-Encoding") or headers.get("Content-Encoding")
+    ):
+        # A declared length the limit allows, still arriving: read in one call.
         try:
-            whole = await request.content.readexactly(declared)
+            body = await content.readexactly(declared)
         except asyncio.IncompleteReadError:
-            return _json(answer(400, "the body ended before its Content-Length"))
-        return _json(await router.handle("POST", request.headers, whole))
-    body = await _read_bounded(request, limit)
-    if body is None:
-        return _json(too_large(router.max_body_bytes))
-    return _json(await router.handle("POST", request.headers, body))
+            return _response(answer(400, "the body ended before its Content-Length"))
+    else:
+        read = await _read_bounded(request, limit)
+        if read is None:
+            return _response(too_large(limit))
+        body = read
+    if len(body) > limit:
+        return _response(too_large(limit))  # a compressed body, larger decoded
+    outcome = await router._decide(body, headers.get(SIGNATURE_HEADER), headers.get(EVENT_HEADER))
+    return _response(outcome)
 
 
 async def _read_bounded(request: web.Request, limit: int) -> bytes | None:
@@ -75,12 +84,14 @@ async def _read_bounded(request: web.Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
-def _json(answer: WebhookAnswer) -> web.Response:
-    headers = {"Allow": "POST"} if answer.status == 405 else None
+_ALLOW = {"Allow": "POST"}
+
+
+def _response(outcome: Outcome) -> web.Response:
     return web.Response(
-        body=orjson.dumps(answer.body),
-        status=answer.status,
-        headers=headers,
+        body=encoded(outcome),
+        status=outcome.status,
+        headers=_ALLOW if outcome.status == 405 else None,
         content_type="application/json",
     )
 
@@ -146,7 +157,13 @@ class AsgiWebhookApp:
         if body is None:
             await _respond(send, too_large(self.router.max_body_bytes))
             return
-        await _respond(send, await self.router.handle(method, headers, body))
+        if method != "POST" and method.upper() != "POST":
+            await _respond(send, NOT_POST)
+            return
+        outcome = await self.router._decide(
+            body, headers.get(SIGNATURE_HEADER), headers.get(EVENT_HEADER)
+        )
+        await _respond(send, outcome)
 
     async def _read(self, receive: Receive, headers: dict[str, str]) -> bytes | None:
         """Return the request body, or None as soon as it is larger than the router allows."""
@@ -170,8 +187,8 @@ class _Disconnected(Exception):
     """Raise when an ASGI client disconnects before its body ended."""
 
 
-async def _respond(send: Send, answer: WebhookAnswer) -> None:
-    payload = orjson.dumps(answer.body)
+async def _respond(send: Send, answer: Outcome) -> None:
+    payload = encoded(answer)
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(payload)).encode()),
