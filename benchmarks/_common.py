@@ -148,3 +148,34 @@ def format_table(rows: list[Row]) -> str:
         note = f" ({row.note})" if row.note else ""
         lines.append(f"| {row.section} | {row.name}{note} | {value} | {ratio} | {row.baseline} |")
     return "\n".join(lines)
+
+
+_COLLECTED = re.compile(rb"Collected : (\d+)")
+
+
+async def under_callgrind(
+    module: str, *args: str, env: Mapping[str, str], stdin: bool = False
+) -> asyncio.subprocess.Process:
+    """Start ``python -m module *args`` under callgrind, with a fixed hash seed."""
+    # A fixed hash seed: the same dict and set layouts in every run, so fewer stray counts.
+    return await asyncio.create_subprocess_exec(
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        "-m",
+        module,
+        *args,
+        env={**env, "PYTHONHASHSEED": "0"},
+        stdin=asyncio.subprocess.PIPE if stdin else None,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+def instructions(proc: asyncio.subprocess.Process, err: bytes, what: str) -> int:
+    """Return the instructions callgrind counted for a finished run, or raise if it failed."""
+    match = _COLLECTED.search(err)
+    if proc.returncode != 0 or match is None:
+        raise RuntimeError(f"callgrind run {what!r} failed:\n{err.decode(errors='replace')}")
+    return int(match.group(1))

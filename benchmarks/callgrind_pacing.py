@@ -11,17 +11,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import shutil
 import sys
 
 import wegly_async as wa
 
-from ._common import emulator_process
+from ._common import emulator_process, instructions, under_callgrind
 
 EVENTS = 2_000
 TAKE = 10  # small pages: more requests for the same decoding, the controller's share largest
-_COLLECTED = re.compile(rb"Collected : (\d+)")
 
 
 class _Counting:
@@ -52,27 +50,10 @@ async def _child(mode: str, chat: str) -> None:
 
 async def _count(mode: str, base_url: str, token: str, chat: str) -> tuple[int, int]:
     """Return the instructions one child ran, and the requests it sent."""
-    # A fixed hash seed: the same dict and set layouts in every run, so fewer stray counts.
-    env = {**os.environ, "WEGLY_TOKEN": token, "WEGLY_BASE_URL": base_url, "PYTHONHASHSEED": "0"}
-    proc = await asyncio.create_subprocess_exec(
-        "valgrind",
-        "--tool=callgrind",
-        "--callgrind-out-file=/dev/null",
-        sys.executable,
-        "-m",
-        "benchmarks.callgrind_pacing",
-        "--child",
-        mode,
-        chat,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    env = {**os.environ, "WEGLY_TOKEN": token, "WEGLY_BASE_URL": base_url}
+    proc = await under_callgrind("benchmarks.callgrind_pacing", "--child", mode, chat, env=env)
     out, err = await proc.communicate()
-    match = _COLLECTED.search(err)
-    if proc.returncode != 0 or match is None:
-        raise RuntimeError(f"callgrind run {mode!r} failed:\n{err.decode(errors='replace')}")
-    return int(match.group(1)), int(out)
+    return instructions(proc, err, mode), int(out)
 
 
 async def _measure() -> None:

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import secrets
 import shutil
 import sys
@@ -22,12 +21,11 @@ import sys
 from aiohttp import web
 
 from . import bench_webhooks
-from ._common import STARTUP_TIMEOUT
+from ._common import STARTUP_TIMEOUT, instructions, under_callgrind
 from ._webhook_child import SECRET_ENV, bare_app, router_app
 
 CONTENDERS = ("bare", "router")
 WARM_UP = 200
-_COLLECTED = re.compile(rb"Collected : (\d+)")
 
 
 async def _serve(contender: str) -> None:
@@ -44,21 +42,9 @@ async def _serve(contender: str) -> None:
 
 async def _count(contender: str, secret: str, count: int) -> int:
     """Return the instructions a served contender ran for the warm-up and ``count`` more."""
-    # A fixed hash seed: the same dict and set layouts in every run, so fewer stray counts.
-    env = {**os.environ, SECRET_ENV: secret, "PYTHONHASHSEED": "0"}
-    proc = await asyncio.create_subprocess_exec(
-        "valgrind",
-        "--tool=callgrind",
-        "--callgrind-out-file=/dev/null",
-        sys.executable,
-        "-m",
-        "benchmarks.callgrind_webhooks",
-        "--child",
-        contender,
-        env=env,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    env = {**os.environ, SECRET_ENV: secret}
+    proc = await under_callgrind(
+        "benchmarks.callgrind_webhooks", "--child", contender, env=env, stdin=True
     )
     assert proc.stdin is not None
     assert proc.stdout is not None
@@ -76,10 +62,7 @@ async def _count(contender: str, secret: str, count: int) -> int:
         proc.stdin.close()
     err = await proc.stderr.read()
     await proc.wait()
-    match = _COLLECTED.search(err)
-    if proc.returncode != 0 or match is None:
-        raise RuntimeError(f"callgrind {contender!r} failed:\n{err.decode(errors='replace')}")
-    return int(match.group(1))
+    return instructions(proc, err, contender)
 
 
 async def _measure(count: int, contenders: list[str]) -> None:
