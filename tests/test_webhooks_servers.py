@@ -35,6 +35,13 @@ async def serve_asgi(router: WebhookRouter, path: str) -> AsyncIterator[str]:
     config = uvicorn.Config(
         router.asgi_app(path), host="127.0.0.1", port=0, lifespan="on", log_level="warning"
     )
+    async with _uvicorn(config) as base_url:
+        yield base_url + path
+
+
+@contextlib.asynccontextmanager
+async def _uvicorn(config: uvicorn.Config) -> AsyncIterator[str]:
+    """Serve ``config`` (on 127.0.0.1, a free port) and yield its base URL."""
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
@@ -44,7 +51,7 @@ async def serve_asgi(router: WebhookRouter, path: str) -> AsyncIterator[str]:
                     task.result()
                 await asyncio.sleep(0.01)
         port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"http://127.0.0.1:{port}{path}"
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         async with asyncio.timeout(START_TIMEOUT):
@@ -181,6 +188,33 @@ async def test_the_asgi_app_answers_404_beside_its_path(http: aiohttp.ClientSess
         status, answer, _ = await post(http, url + "/other", RECEIVED, headers_for(RECEIVED))
     assert status == 404 and "/hooks" in answer["message"]
     assert seen == []
+
+
+async def test_the_asgi_app_serves_its_path_below_a_mount(http: aiohttp.ClientSession) -> None:
+    fastapi = pytest.importorskip("fastapi")
+    router, seen = routed()
+    app = fastapi.FastAPI()
+    app.mount("/integrations", router.asgi_app("/wegly"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
+    async with _uvicorn(config) as base_url:
+        url = base_url + "/integrations/wegly"
+        assert (await post(http, url, RECEIVED, headers_for(RECEIVED)))[0] == 200
+        status, _, _ = await post(
+            http, base_url + "/integrationswegly", RECEIVED, headers_for(RECEIVED)
+        )
+        assert status == 404
+    assert seen == ["chat.message_received"]
+
+
+async def test_the_asgi_app_behind_a_proxy_root_path(http: aiohttp.ClientSession) -> None:
+    # uvicorn --root-path: the proxy strips /proxy, uvicorn puts it back in scope["path"].
+    router, seen = routed()
+    config = uvicorn.Config(
+        router.asgi_app("/hooks"), host="127.0.0.1", port=0, root_path="/proxy", log_level="warning"
+    )
+    async with _uvicorn(config) as base_url:
+        assert (await post(http, base_url + "/hooks", RECEIVED, headers_for(RECEIVED)))[0] == 200
+    assert seen == ["chat.message_received"]
 
 
 @SERVERS

@@ -140,7 +140,11 @@ class AsgiWebhookApp:
                 return
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope.get("path") != self.path:
+        path, root = scope.get("path", ""), scope.get("root_path", "")
+        # Mounted (a Starlette mount, uvicorn --root-path), the path starts with the mount's.
+        if root and (path == root or path.startswith(root + "/")):
+            path = path[len(root) :] or "/"
+        if path != self.path:
             await _respond(send, answer(404, f"webhooks are received at {self.path}"))
             return
         headers = {
