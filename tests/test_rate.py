@@ -218,7 +218,7 @@ async def test_a_request_that_ends_without_an_answer_frees_its_place() -> None:
     await asyncio.wait_for(waiter, 1)
 
 
-@pytest.mark.parametrize("said", ["-1", "lots", "", "12345678901"])
+@pytest.mark.parametrize("said", ["-1", "lots", "", "12345678901", "²"])
 def test_a_remaining_count_that_is_not_a_count_is_not_obeyed(said: str) -> None:
     rate, _ = controller()
     assert rate.ready() and rate.ready()

@@ -361,7 +361,8 @@ class RateController(Pacer):
 def _remaining(headers: Mapping[str, str]) -> int | None:
     """Return how many requests ``X-RateLimit-Remaining`` says may still go, or None."""
     value = headers.get("X-RateLimit-Remaining", "").strip()
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
 def _exhausted_until(headers: Mapping[str, str], now: float) -> float | None:
