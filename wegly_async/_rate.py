@@ -52,7 +52,7 @@ from ._constants import (
 )
 from ._validation import check_int
 
-__all__ = ["Pacer", "RateController", "RateLimit", "RateLimitState"]
+__all__ = ["Pacer", "RateController", "RateLimit", "RateLimitState", "refusal_pause"]
 
 logger = logging.getLogger("wegly_async")
 
@@ -267,10 +267,10 @@ class RateController(Pacer):
                 spent_for = reset - now
         elif self._allowance is not None:
             self._allowance = None  # the server stopped saying
-        if status == 429 or (status == 503 and retry_after is not None):
+        refused_for = refusal_pause(status, retry_after)
+        if refused_for is not None:
             self._throttled += 1
-            wait = retry_after if retry_after is not None and retry_after > 0 else None
-            self._spend(now, max(spent_for, wait or PACE_DEFAULT_PAUSE), status)
+            self._spend(now, max(spent_for, refused_for), status)
             return
         if 200 <= status < 300:
             accepted = self._accepted
@@ -356,6 +356,13 @@ class RateController(Pacer):
         if logged is None or how == "lowered" or abs(rate - logged) >= 0.1 * logged:
             logger.debug("pace %s to %.2f requests/s (burst %d)", how, rate, burst)
             self._logged_rate = rate
+
+
+def refusal_pause(status: int, retry_after: float | None) -> float | None:
+    """Return how long a refusal (a 429, or a 503 with Retry-After) pauses, else None."""
+    if status == 429 or (status == 503 and retry_after is not None):
+        return retry_after if retry_after is not None and retry_after > 0 else PACE_DEFAULT_PAUSE
+    return None
 
 
 def _remaining(headers: Mapping[str, str]) -> int | None:

@@ -42,14 +42,13 @@ from ._constants import (
     MAX_BUDGET_NAME,
     PACE_ACCEPT_WINDOW,
     PACE_DECREASE,
-    PACE_DEFAULT_PAUSE,
     PACE_IDLE,
     PACE_INCREASE,
     PACE_MIN_PER_SECOND,
     PACE_MIN_SAMPLES,
 )
 from ._errors import RateBudgetError
-from ._rate import RateLimit, RateLimitState, _exhausted_until
+from ._rate import RateLimit, RateLimitState, _exhausted_until, refusal_pause
 from ._validation import check_label, check_seconds
 
 if TYPE_CHECKING:
@@ -452,10 +451,10 @@ class SharedPacer:
 
     def observe(self, status: int, headers: Mapping[str, str], retry_after: float | None) -> None:
         """Learn from one answer: a 429 is told to the fleet now, successes with the next call."""
-        if status == 429 or (status == 503 and retry_after is not None):
+        refused_for = refusal_pause(status, retry_after)
+        if refused_for is not None:
             self._throttled += 1
-            wait = retry_after if retry_after is not None and retry_after > 0 else None
-            self._announce(wait if wait is not None else PACE_DEFAULT_PAUSE, status, True)
+            self._announce(refused_for, status, True)
             return
         if 200 <= status < 300:
             self._successes += 1
