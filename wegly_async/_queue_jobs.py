@@ -27,7 +27,14 @@ from ._constants import (
     EXPORT_FORMATS,
 )
 from ._enums import Order
-from ._validation import check_bool, check_chat_id, check_int, check_order, check_str
+from ._validation import (
+    check_bool,
+    check_chat_id,
+    check_choice,
+    check_int,
+    check_order,
+    check_str,
+)
 
 __all__ = [
     "DEFAULT_HEARTBEAT",
@@ -146,12 +153,10 @@ class ExportJob:
         out = check_str(kwargs["out"], "out")
         if not os.path.isabs(out):
             raise ValueError(f"a job's out must be an absolute path, not {out!r:.80}")
-        fmt = check_str(kwargs["format"], "format")
-        if fmt not in EXPORT_FORMATS:
-            raise ValueError(f"format must be one of {EXPORT_FORMATS}, got {fmt!r:.20}")
-        csv_formulas = check_str(kwargs["csv_formulas"], "csv_formulas")
-        if csv_formulas not in CSV_FORMULA_MODES:
-            raise ValueError(f"csv_formulas must be one of {CSV_FORMULA_MODES}")
+        fmt = check_choice(check_str(kwargs["format"], "format"), "format", EXPORT_FORMATS)
+        csv_formulas = check_choice(
+            check_str(kwargs["csv_formulas"], "csv_formulas"), "csv_formulas", CSV_FORMULA_MODES
+        )
         return cls(
             chat_id=check_chat_id(kwargs["chat_id"]),
             out=out,

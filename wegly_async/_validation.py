@@ -72,6 +72,14 @@ def check_str(value: object, name: str) -> str:
     return value
 
 
+def check_choice(value: object, name: str, choices: tuple[str, ...]) -> str:
+    """Return ``value`` when it is one of ``choices``, else raise ValueError naming them."""
+    if value not in choices:
+        shown = ", ".join(repr(choice) for choice in choices)
+        raise ValueError(f"{name} must be one of {shown}, got {value!r:.40}")
+    return value
+
+
 def check_text(value: object, name: str) -> str:
     """Return ``value`` when it is a string with something other than white space in it."""
     text = check_str(value, name)

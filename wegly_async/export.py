@@ -51,7 +51,7 @@ from ._export_files import (
     open_folder,
 )
 from ._export_parquet import PARQUET_COLUMNS, ParquetChatFile, load_pyarrow
-from ._validation import check_bool, check_chat_id, check_int, check_order
+from ._validation import check_bool, check_chat_id, check_choice, check_int, check_order
 
 __all__ = [
     "CSV_COLUMNS",
@@ -159,14 +159,12 @@ async def export_timelines(
         ImportError: ``format="parquet"`` without pyarrow (the ``parquet`` extra).
     """
     ids = list(dict.fromkeys(check_chat_id(chat_id) for chat_id in _as_list(chat_ids)))
-    if format not in EXPORT_FORMATS:
-        raise ValueError(f"format must be 'jsonl', 'csv' or 'parquet', got {format!r}")
+    check_choice(format, "format", EXPORT_FORMATS)
     order_value = check_order(order)
     check_int(take, "take", minimum=1)
     check_int(concurrency, "concurrency", minimum=1)
     check_int(parquet_part_rows, "parquet_part_rows", minimum=1)
-    if csv_formulas not in CSV_FORMULA_MODES:
-        raise ValueError(f"csv_formulas must be 'neutralize' or 'raw', got {csv_formulas!r}")
+    check_choice(csv_formulas, "csv_formulas", CSV_FORMULA_MODES)
     settings = ExportSettings.make(
         format, order_value.value, csv_formulas, check_bool(csv_bom, "csv_bom")
     )
