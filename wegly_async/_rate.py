@@ -188,11 +188,9 @@ class RateController(Pacer):
             wait = self._grant(now, queue=True)
             if wait > 0.0:
                 await self.sleep(wait)
-                if self._pause_until > waited_for and self._clock() < self._pause_until:
-                    continue  # a pause began while this request waited for its slot
-                if self._spent():
-                    await self._next_answer()  # then a new slot: an answer may pause
-                    continue
+                paused = self._pause_until > waited_for and self._clock() < self._pause_until
+                if paused or self._spent():
+                    continue  # a pause began, or the allowance ran out, while it waited
             self._let_through()
             return
 
