@@ -252,9 +252,9 @@ def make_converter() -> cattrs.Converter:
 converter = make_converter()
 
 
-def decode_json(content: bytes) -> Any:
-    """Return the JSON value of a response body."""
-    return orjson.loads(content)
+# The JSON value of a response body: orjson's own function, not a wrapper around it (one
+# Python call less for every body decoded: pages, sends, webhook deliveries).
+decode_json: Callable[[bytes], Any] = orjson.loads
 
 
 def _refuse_constant(name: str) -> Any:
