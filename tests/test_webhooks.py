@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import json
+import random
 from typing import Any
 
 import attrs
@@ -300,6 +302,31 @@ async def test_the_memory_store_claims_once_releases_and_forgets_after_its_windo
         assert await store.claim(key)
     assert len(store) == 3, "the oldest claim makes room"
     assert await store.claim("a")
+
+
+def test_the_memory_store_agrees_with_a_plain_model_of_its_window_and_bound() -> None:
+    # The store looks at its oldest claim only once that claim may have left the window;
+    # this drives it through claims, releases, size evictions and clock jumps around the
+    # window's edge, and checks every answer against a list of (key, claimed at) pairs.
+    rng = random.Random(20261201)
+    for window, max_entries in ((10.0, 4), (10.0, 50), (0.0, 3), (3.5, 1)):
+        now = [0.0]
+        clock = functools.partial(now.__getitem__, 0)
+        store = MemoryDedupeStore(window=window, max_entries=max_entries, clock=clock)
+        model: list[tuple[str, float]] = []
+        for _ in range(3_000):
+            now[0] += rng.choice((0.0, 0.5, 1.0, window / 2, window, 2.5 * window))
+            key = f"k{rng.randrange(8)}"
+            if rng.random() < 0.2:
+                asyncio.run(store.release(key))
+                model = [(k, t) for k, t in model if k != key]
+                continue
+            model = [(k, t) for k, t in model if now[0] - t < window]
+            expected = all(k != key for k, _ in model)
+            if expected:
+                model = [*model, (key, now[0])][-max_entries:]
+            assert store.claim_now(key) is expected, (window, max_entries, now[0], key)
+            assert len(store) == len(model)
 
 
 def test_the_memory_store_checks_its_arguments() -> None:

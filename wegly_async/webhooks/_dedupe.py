@@ -49,6 +49,9 @@ class MemoryDedupeStore:
         self._clock = clock
         # Claim time by key, oldest first: expiry and the size bound both drop from the left.
         self._claims: collections.OrderedDict[str, float] = collections.OrderedDict()
+        # When the oldest claim leaves the window, or earlier (never later): a claim checks
+        # one number, and looks at the oldest claim only once this time has come.
+        self._next_expiry = clock() + self._window
 
     def __len__(self) -> int:
         return len(self._claims)
@@ -63,14 +66,15 @@ class MemoryDedupeStore:
     def claim_now(self, key: str) -> bool:
         """Do what ``claim`` does, without a coroutine (the router calls it for this store)."""
         # Not awaited: claims are atomic on one event loop.
-        now, claims = self._clock(), self._claims
-        if claims and now - next(iter(claims.values())) >= self._window:
-            self._expire(now)  # the oldest claim is out of the window: drop what is
+        now = self._clock()
+        if now >= self._next_expiry:
+            self._expire(now)  # the oldest claim may be out of the window: drop what is
+        claims = self._claims
         if key in claims:
             return False
         claims[key] = now
         while len(claims) > self._max_entries:
-            claims.popitem(last=False)
+            claims.popitem(last=False)  # the next expiry may now come early: harmless
         return True
 
     async def release(self, key: str) -> None:
@@ -82,5 +86,7 @@ class MemoryDedupeStore:
         while claims:
             key, claimed = next(iter(claims.items()))
             if now - claimed < self._window:
+                self._next_expiry = claimed + self._window
                 return
             del claims[key]
+        self._next_expiry = now + self._window  # claims to come are made at now or later
