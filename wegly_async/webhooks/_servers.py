@@ -42,17 +42,16 @@ async def aiohttp_handler(router: WebhookRouter, request: web.Request) -> web.Re
     if request.method != "POST":
         return _response(NOT_POST)
     limit = router.max_body_bytes
-    declared = request.content_length
-    if declared is not None and declared > limit:
-        # Refused unread; aiohttp drains a declared length for a few seconds at most, so
-        # that the sender reads the 413 instead of a reset connection.
-        return _response(too_large(limit))
     headers = request.headers
     content = request.content
     if content.is_eof():
         # The usual delivery: the whole body came with the head, and waits in the buffer
-        # (decoded, if it was chunked or compressed).
+        # (decoded, if it was chunked or compressed); its size is checked below.
         body = content.read_nowait()
+    elif (declared := request.content_length) is not None and declared > limit:
+        # Refused unread; aiohttp drains a declared length for a few seconds at most, so
+        # that the sender reads the 413 instead of a reset connection.
+        return _response(too_large(limit))
     elif declared is not None and not (
         headers.get("Transfer-Encoding") or headers.get("Content-Encoding")
     ):
