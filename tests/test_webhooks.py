@@ -73,6 +73,25 @@ def test_a_published_hmac_sha256_vector_verifies() -> None:
         verify_signature(b"what do ya want for nothing!", digest, "Jefe")
 
 
+@pytest.mark.parametrize("size", [1, 63, 64, 65, 131])
+def test_keys_shorter_than_longer_than_and_as_long_as_a_block_verify_as_hmac_says(
+    size: int,
+) -> None:
+    # The pads are hashed by this package (RFC 2104); a key past SHA-256's 64-byte block
+    # is hashed first. RFC 4231 case 6 covers a 131-byte key; hmac decides the others.
+    key = bytes(range(size))
+    verify_signature(RECEIVED, hmac.new(key, RECEIVED, hashlib.sha256).hexdigest(), key)
+    with pytest.raises(wa.WebhookSignatureError):
+        verify_signature(RECEIVED, hmac.new(key + b"!", RECEIVED, "sha256").hexdigest(), key)
+
+
+def test_the_rfc_4231_vector_of_a_key_longer_than_a_block_verifies() -> None:
+    digest = "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+    verify_signature(
+        b"Test Using Larger Than Block-Size Key - Hash Key First", digest, b"\xaa" * 131
+    )
+
+
 @pytest.mark.parametrize(
     "encode",
     [

@@ -12,15 +12,33 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .._errors import WebhookSignatureError
 
-__all__ = ["Secret", "Secrets", "check_secrets", "keyed", "verify_signature", "verify_with_macs"]
+__all__ = [
+    "Keyed",
+    "Secret",
+    "Secrets",
+    "check_secrets",
+    "keyed",
+    "verify_signature",
+    "verify_with_macs",
+]
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
 
 Secret = str | bytes
 Secrets = Secret | Sequence[Secret]
+# A key's SHA-256 states after its inner and its outer pad (RFC 2104), ready to be copied.
+Keyed = tuple["_Hash", "_Hash"]
 
+_BLOCK_BYTES = hashlib.sha256().block_size
 _DIGEST_BYTES = hashlib.sha256().digest_size
+# What XOR with the inner and outer pad bytes does to each byte (as the hmac module does).
+_INNER_PAD = bytes(byte ^ 0x36 for byte in range(256))
+_OUTER_PAD = bytes(byte ^ 0x5C for byte in range(256))
 _HEX_LENGTH = 2 * _DIGEST_BYTES
 _PREFIX = "sha256="
 _URLSAFE = str.maketrans("-_", "+/")
@@ -54,12 +72,24 @@ def verify_signature(body: bytes, signature: str | None, secret: Secrets) -> Non
     verify_with_macs(body, signature, keyed(check_secrets(secret)))
 
 
-def keyed(keys: tuple[bytes, ...]) -> tuple[hmac.HMAC, ...]:
-    """Return one HMAC-SHA256 per key, keyed once, for ``verify_with_macs`` to copy."""
-    return tuple(hmac.new(key, digestmod=hashlib.sha256) for key in keys)
+def keyed(keys: tuple[bytes, ...]) -> tuple[Keyed, ...]:
+    """Return each key's HMAC-SHA256 pads, hashed once, for ``verify_with_macs`` to copy.
+
+    HMAC is SHA-256 over the outer pad and the digest of the inner pad and the body (RFC
+    2104). Keeping the two hashlib states, rather than an ``hmac.HMAC``, saves the body's
+    verification the hmac module's Python methods around them (half of its cost).
+    """
+    return tuple(_pads(key) for key in keys)
 
 
-def verify_with_macs(body: bytes, signature: str | None, macs: tuple[hmac.HMAC, ...]) -> bytes:
+def _pads(key: bytes) -> Keyed:
+    if len(key) > _BLOCK_BYTES:
+        key = hashlib.sha256(key).digest()
+    block = key.ljust(_BLOCK_BYTES, b"\0")
+    return hashlib.sha256(block.translate(_INNER_PAD)), hashlib.sha256(block.translate(_OUTER_PAD))
+
+
+def verify_with_macs(body: bytes, signature: str | None, macs: tuple[Keyed, ...]) -> bytes:
     """Do what ``verify_signature`` does, with the secrets already ``keyed``; return a body key.
 
     The key is the body's HMAC-SHA256 under the first secret: identical bodies get the same
@@ -73,12 +103,14 @@ def verify_with_macs(body: bytes, signature: str | None, macs: tuple[hmac.HMAC, 
     digest = _decode(signature)
     first = b""
     matched = False
-    for keyed_mac in macs:
-        # A copy of a keyed HMAC skips keying it again for every body (measured: about a
-        # third of the cost). Every secret is tried, so the time taken does not say which.
-        mac = keyed_mac.copy()
-        mac.update(body)
-        computed = mac.digest()
+    for inner_pad, outer_pad in macs:
+        # Copies of the hashed pads skip keying again for every body. Every secret is
+        # tried, so the time taken does not say which one matched.
+        inner = inner_pad.copy()
+        inner.update(body)
+        outer = outer_pad.copy()
+        outer.update(inner.digest())
+        computed = outer.digest()
         first = first or computed
         matched |= hmac.compare_digest(computed, digest)
     if not matched:
