@@ -66,13 +66,13 @@ def decode_event(body: bytes, announced: str | None) -> WebhookEvent:
     raise WebhookPayloadError(f"the webhook body is not the event envelope: {failure.reason}")
 
 
-def _event_key(key: str) -> WebhookEventKey:
-    # A listed key is found without the Enum call machinery (an eighth of its cost).
-    member = _LISTED_KEYS.get(key)
-    return member if member is not None else WebhookEventKey(key)
-
-
+# A listed key is found without the Enum call machinery (an eighth of its cost).
 _LISTED_KEYS: dict[str, WebhookEventKey] = {member.value: member for member in WebhookEventKey}
+
+
+# Built as _codegen builds decoded models: a plain twin with the same slots, its slots set
+# directly, then given the frozen class (a frozen __init__ sets each through a descriptor).
+_EVENT_TWIN = mutable_twin(WebhookEvent)
 
 
 def _event(envelope: dict[str, Any], announced: str | None) -> WebhookEvent:
@@ -96,7 +96,16 @@ def _event(envelope: dict[str, Any], announced: str | None) -> WebhookEvent:
         and (deal is None or deal.__class__ is dict)
     ):
         _refuse_parts(key, payload)
-    return _new_event(_event_key(key), payload)
+    member = _LISTED_KEYS.get(key)
+    event_key = member if member is not None else WebhookEventKey(key)
+    if _EVENT_TWIN is None:
+        return WebhookEvent(event_key=event_key, payload=payload)
+    event: Any = _EVENT_TWIN()
+    event.event_key = event_key
+    event.payload = payload
+    event._parts = {}
+    event.__class__ = WebhookEvent
+    return cast(WebhookEvent, event)
 
 
 def _refuse_parts(key: str, payload: dict[str, Any]) -> None:
@@ -107,19 +116,3 @@ def _refuse_parts(key: str, payload: dict[str, Any]) -> None:
         value = payload.get(name)
         if value is not None and not isinstance(value, dict):
             raise WebhookPayloadError(f"payload.{name} is not an object ({key})")
-
-
-# Built as _codegen builds decoded models: a plain twin with the same slots, its slots set
-# directly, then given the frozen class (a frozen __init__ sets each through a descriptor).
-_EVENT_TWIN = mutable_twin(WebhookEvent)
-
-
-def _new_event(event_key: WebhookEventKey, payload: dict[str, Any]) -> WebhookEvent:
-    if _EVENT_TWIN is None:
-        return WebhookEvent(event_key=event_key, payload=payload)
-    event: Any = _EVENT_TWIN()
-    event.event_key = event_key
-    event.payload = payload
-    event._parts = {}
-    event.__class__ = WebhookEvent
-    return cast(WebhookEvent, event)
