@@ -50,23 +50,24 @@ def bare_app() -> web.Application:
     return app
 
 
-async def main() -> None:
-    """Start both apps on 127.0.0.1, print their ports as JSON, serve until stdin closes."""
-    secret = os.environ[SECRET_ENV]
-    runners = [
-        web.AppRunner(router_app(secret), access_log=None),
-        web.AppRunner(bare_app(), access_log=None),
-    ]
-    ports = []
-    for runner in runners:
+async def serve(apps: dict[str, web.Application]) -> None:
+    """Serve each app on 127.0.0.1, print their ports by name as JSON, serve until stdin closes."""
+    runners = {name: web.AppRunner(app, access_log=None) for name, app in apps.items()}
+    ports = {}
+    for name, runner in runners.items():
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
-        ports.append(runner.addresses[0][1])
-    print(json.dumps({"router": ports[0], "bare": ports[1]}), flush=True)
+        ports[name] = runner.addresses[0][1]
+    print(json.dumps(ports), flush=True)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.read)  # the parent closes stdin to stop us
-    for runner in runners:
+    for runner in runners.values():
         await runner.cleanup()
+
+
+async def main() -> None:
+    """Serve both contenders, the router and the bare floor, one port each."""
+    await serve({"router": router_app(os.environ[SECRET_ENV]), "bare": bare_app()})
 
 
 if __name__ == "__main__":

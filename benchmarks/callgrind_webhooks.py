@@ -18,11 +18,9 @@ import secrets
 import shutil
 import sys
 
-from aiohttp import web
-
 from . import bench_webhooks
 from ._common import STARTUP_TIMEOUT, instructions, under_callgrind
-from ._webhook_child import SECRET_ENV, bare_app, router_app
+from ._webhook_child import SECRET_ENV, bare_app, router_app, serve
 
 CONTENDERS = ("bare", "router")
 WARM_UP = 200
@@ -31,13 +29,7 @@ WARM_UP = 200
 async def _serve(contender: str) -> None:
     """Serve one contender on 127.0.0.1, print its port, serve until stdin closes."""
     secret = os.environ[SECRET_ENV]
-    app = router_app(secret) if contender == "router" else bare_app()
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    print(json.dumps({"port": runner.addresses[0][1]}), flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    await runner.cleanup()
+    await serve({contender: router_app(secret) if contender == "router" else bare_app()})
 
 
 async def _count(contender: str, secret: str, count: int) -> int:
@@ -51,7 +43,7 @@ async def _count(contender: str, secret: str, count: int) -> int:
     assert proc.stderr is not None
     try:
         line = await asyncio.wait_for(proc.stdout.readline(), STARTUP_TIMEOUT)
-        port = int(json.loads(line)["port"])
+        port = int(json.loads(line)[contender])
         key = secret.encode()
         for number, size in enumerate((WARM_UP, count)):
             if size:
