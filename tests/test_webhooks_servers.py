@@ -261,21 +261,33 @@ async def test_a_chunked_body_under_the_limit_is_handled(
     assert seen == ["chat.message_received"]
 
 
+async def post_raw(url: str, length: int, pieces: list[bytes]) -> bytes:
+    """POST a signed head declaring ``length`` bytes, then each piece in turn; return the answer."""
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = (
+        f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {length}\r\n"
+        f"x-wegly-signature: {headers_for(RECEIVED)['x-wegly-signature']}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    writer.write(head.encode())
+    for piece in pieces:
+        await writer.drain()
+        await asyncio.sleep(0.05)  # each piece in a segment of its own
+        writer.write(piece)
+    writer.write_eof()
+    try:
+        return await asyncio.wait_for(reader.read(), START_TIMEOUT)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
 @SERVERS
 async def test_a_body_cut_short_of_its_content_length_runs_no_handler(serve: Serve) -> None:
     router, seen = routed()
     async with serve(router, "/") as url:
-        port = int(url.rsplit(":", 1)[1].split("/")[0])
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        head = (
-            f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(RECEIVED) + 10}\r\n"
-            f"x-wegly-signature: {headers_for(RECEIVED)['x-wegly-signature']}\r\n\r\n"
-        )
-        writer.write(head.encode() + RECEIVED)
-        writer.write_eof()
-        answer = await asyncio.wait_for(reader.read(), START_TIMEOUT)
-        writer.close()
-        await writer.wait_closed()
+        answer = await post_raw(url, len(RECEIVED) + 10, [RECEIVED])
     assert not answer.startswith(b"HTTP/1.1 200")
     assert seen == []
 
@@ -284,22 +296,6 @@ async def test_a_body_sent_after_its_head_is_waited_for_and_handled() -> None:
     # Most deliveries arrive whole, head and body at once; this one's body comes later.
     router, seen = routed()
     async with serve_aiohttp(router, "/") as url:
-        port = int(url.rsplit(":", 1)[1].split("/")[0])
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        head = (
-            f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(RECEIVED)}\r\n"
-            f"x-wegly-signature: {headers_for(RECEIVED)['x-wegly-signature']}\r\n"
-            "Connection: close\r\n\r\n"
-        )
-        writer.write(head.encode())
-        await writer.drain()
-        await asyncio.sleep(0.05)
-        writer.write(RECEIVED[:100])
-        await writer.drain()
-        await asyncio.sleep(0.05)
-        writer.write(RECEIVED[100:])
-        answer = await asyncio.wait_for(reader.read(), START_TIMEOUT)
-        writer.close()
-        await writer.wait_closed()
+        answer = await post_raw(url, len(RECEIVED), [RECEIVED[:100], RECEIVED[100:]])
     assert answer.startswith(b"HTTP/1.1 200")
     assert seen == ["chat.message_received"]
