@@ -18,6 +18,7 @@ __all__ = [
     "PreparedAnswer",
     "answer",
     "encoded",
+    "is_post",
     "too_large",
 ]
 
@@ -75,6 +76,11 @@ HANDLED = PreparedAnswer(200, "handled")
 DUPLICATE = PreparedAnswer(200, "already handled", duplicate=True)
 QUEUED = PreparedAnswer(202, "queued")
 NOT_POST = PreparedAnswer(405, "webhooks are delivered with POST")
+
+
+def is_post(method: str) -> bool:
+    """Return whether ``method`` is POST, in any case: any other method is answered NOT_POST."""
+    return method == "POST" or method.upper() == "POST"
 
 
 def encoded(outcome: Outcome) -> bytes:

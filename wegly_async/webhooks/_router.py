@@ -31,6 +31,7 @@ from ._answers import (
     PreparedAnswer,
     WebhookAnswer,
     answer,
+    is_post,
     too_large,
 )
 from ._dedupe import DedupeStore, MemoryDedupeStore
@@ -132,7 +133,7 @@ class WebhookRouter:
 
     async def handle(self, method: str, headers: Mapping[str, str], body: bytes) -> WebhookAnswer:
         """Decide the answer to one delivery, running its handlers unless it was seen before."""
-        if method != "POST" and method.upper() != "POST":
+        if not is_post(method):
             return NOT_POST.answer()
         if len(body) > self.max_body_bytes:
             return too_large(self.max_body_bytes)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ._answers import NOT_POST, Outcome, answer, encoded, too_large
+from ._answers import NOT_POST, Outcome, answer, encoded, is_post, too_large
 from ._events import EVENT_HEADER, SIGNATURE_HEADER
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ class AsgiWebhookApp:
         if body is None:
             await _respond(send, too_large(self.router.max_body_bytes))
             return
-        if method != "POST" and method.upper() != "POST":
+        if not is_post(method):
             await _respond(send, NOT_POST)
             return
         outcome = await self.router._decide(
